@@ -1,0 +1,1 @@
+"""soci-eks: EKS node groups whose containerd uses the SOCI snapshotter from first boot."""
