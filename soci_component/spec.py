@@ -474,6 +474,8 @@ class NodeGroupSpec:
             raise _fail("sociSource.version", f"{self.soci_source.version} has no parallel pull mode; '{self.pull_mode.value}' needs SOCI >= 0.11.0")
         if self.pull_mode.lazy and isinstance(self.soci_source, UpstreamRelease) and self.soci_source.version_tuple < (0, 10, 0):
             raise _fail("sociSource.version", f"{self.soci_source.version} predates SOCI index manifest v2 and the fixes this component relies on; use >= 0.10.0 (default {DEFAULT_SOCI_VERSION})")
+        if self.uses_fast_image_pull and self.credential(CredentialKind.CRI_PROXY) is None:
+            raise _fail("credentials", "'parallel' with the AMI's SOCI uses nodeadm's FastImagePull, which always points the kubelet at SOCI's image service: add 'cri-proxy' to credentials (parallel pull fetches whole layers at pull time, so non-rotating credentials are fine here), or use a 'release' sociSource")
         if self.local_storage is LocalStorage.RAID0 and self.tuning.root != DEFAULT_SOCI_ROOT:
             raise _fail("localStorage", f"RAID0 bind-mounts only {DEFAULT_SOCI_ROOT} onto instance store; a custom tuning.root would stay on EBS")
 

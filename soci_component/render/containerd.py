@@ -1,0 +1,151 @@
+"""containerd configuration: the SOCI fragment, a representative nodeadm base, and nodeadm's merge.
+
+Pure: plain values in, TOML text out, built as data with tomlkit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tomlkit
+from tomlkit.container import Container
+from tomlkit.items import Table
+
+from ..spec import SOCI_SOCKET, NodeProfile
+
+CRI_V2 = "io.containerd.grpc.v1.cri"
+"""containerd 1.x CRI plugin (config schema version 2)."""
+CRI_V3_IMAGES = "io.containerd.cri.v1.images"
+"""containerd 2.x CRI image plugin (config schema version 3)."""
+CRI_V3_RUNTIME = "io.containerd.cri.v1.runtime"
+
+SANDBOX_IMAGE = "localhost/kubernetes/pause:latest"
+
+
+def schema_version(profile: NodeProfile) -> int:
+    """The config schema the node's containerd reads natively: 2 for 1.x, 3 for 2.x."""
+    return 3 if profile.containerd_major >= 2 else 2
+
+
+def soci_fragment(profile: NodeProfile, root: str) -> str:
+    """The SOCI part of containerd's config, in the schema of the node's containerd.
+
+    No ``version`` line: nodeadm merges this over its own template (``spec.containerd.config``).
+    ``disable_snapshot_annotations = false`` makes containerd pass the layer annotations SOCI needs;
+    ``exports.root`` lets containerd >= 1.7.16 report SOCI's root to the kubelet (image GC and
+    ephemeral-storage limits, containerd#10095).
+    """
+    doc = tomlkit.document()
+    plugins = tomlkit.table(is_super_table=True)
+    cri = tomlkit.table()
+    cri.add("snapshotter", "soci")
+    cri.add("disable_snapshot_annotations", False)
+    if schema_version(profile) == 3:
+        plugins.add(CRI_V3_IMAGES, cri)
+    else:
+        cri_plugin = tomlkit.table(is_super_table=True)
+        cri_plugin.add("containerd", cri)
+        plugins.add(CRI_V2, cri_plugin)
+    doc.add("plugins", plugins)
+
+    proxy = tomlkit.table(is_super_table=True)
+    soci = tomlkit.table()
+    soci.add("type", "snapshot")
+    soci.add("address", SOCI_SOCKET)
+    exports = tomlkit.table()
+    exports.add("root", root)
+    soci.add("exports", exports)
+    proxy.add("soci", soci)
+    doc.add("proxy_plugins", proxy)
+    return tomlkit.dumps(doc)
+
+
+def base_config(profile: NodeProfile) -> str:
+    """A representative containerd config as nodeadm renders it for this containerd (without SOCI).
+
+    It is what our fragment is merged over on the node; the real one is written by nodeadm.
+    """
+    runtime = "nvidia" if profile.variant == "nvidia" else "neuron" if profile.variant == "neuron" else "runc"
+    binary = {"runc": "/usr/sbin/runc", "nvidia": "/usr/bin/nvidia-container-runtime", "neuron": "/opt/aws/neuron/bin/oci_neuron_hook_wrapper.sh"}[runtime]
+    enable_cdi = tuple(int(p) for p in profile.kubernetes_version.split(".")) >= (1, 32)
+    doc = tomlkit.document()
+    doc.add(tomlkit.comment(f"Representative nodeadm base config for containerd {profile.containerd} (schema v{schema_version(profile)})"))
+    doc.add("version", schema_version(profile))
+    doc.add("root", "/var/lib/containerd")
+    doc.add("state", "/run/containerd")
+    doc.add(tomlkit.nl())
+    doc.add("grpc", tomlkit.table().add("address", "/run/containerd/containerd.sock"))
+
+    runtime_table = tomlkit.table()
+    runtime_table.add("runtime_type", "io.containerd.runc.v2")
+    runtime_table.add("base_runtime_spec", "/etc/containerd/base-runtime-spec.json")
+    runtime_table.add("options", tomlkit.table().add("BinaryName", binary).add("SystemdCgroup", True))
+    cni = tomlkit.table().add("bin_dir", "/opt/cni/bin").add("conf_dir", "/etc/cni/net.d")
+    registry = tomlkit.table().add("config_path", "/etc/containerd/certs.d:/etc/docker/certs.d")
+
+    plugins = tomlkit.table(is_super_table=True)
+    if schema_version(profile) == 3:
+        images = tomlkit.table()
+        images.add("discard_unpacked_layers", True)
+        images.add("pinned_images", tomlkit.table().add("sandbox", SANDBOX_IMAGE))
+        images.add("registry", registry)
+        plugins.add(CRI_V3_IMAGES, images)
+        rt = tomlkit.table()
+        rt.add("enable_cdi", enable_cdi)
+        containerd = tomlkit.table()
+        containerd.add("default_runtime_name", runtime)
+        containerd.add("runtimes", tomlkit.table(is_super_table=True).add(runtime, runtime_table))
+        rt.add("containerd", containerd)
+        rt.add("cni", cni)
+        plugins.add(CRI_V3_RUNTIME, rt)
+    else:
+        cri = tomlkit.table()
+        cri.add("sandbox_image", SANDBOX_IMAGE)
+        cri.add("enable_cdi", enable_cdi)
+        containerd = tomlkit.table()
+        containerd.add("default_runtime_name", runtime)
+        containerd.add("discard_unpacked_layers", True)
+        containerd.add("runtimes", tomlkit.table(is_super_table=True).add(runtime, runtime_table))
+        cri.add("containerd", containerd)
+        cri.add("registry", registry)
+        cri.add("cni", cni)
+        plugins.add(CRI_V2, cri)
+    doc.add("plugins", plugins)
+    return tomlkit.dumps(doc)
+
+
+def merge(base: str, fragment: str) -> str:
+    """Merge a TOML fragment over a base config with nodeadm's semantics.
+
+    Tables merge recursively; scalars and arrays from the fragment replace the base's. Comments
+    and layout of the base are kept, and keys for a table the base already has are added to that
+    table (never a second header for it).
+    """
+    doc = tomlkit.parse(base)
+    _merge_into(doc, tomlkit.parse(fragment))
+    return tomlkit.dumps(doc)
+
+
+def _merge_into(target: Container | Table, source: Container | Table) -> None:
+    for key, value in source.items():
+        existing = target.get(key)
+        if isinstance(value, Table) and isinstance(existing, Table):
+            _merge_into(existing, value)
+        else:
+            target[key] = value
+
+
+def plain(text: str) -> dict[str, Any]:
+    """Parse TOML into plain Python values (for comparisons)."""
+    return tomlkit.parse(text).unwrap()
+
+
+def dict_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """The reference semantics of :func:`merge` on plain dicts (nodeadm's mergo WithOverride)."""
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = dict_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
