@@ -399,12 +399,12 @@ def arch_of_instance_types(instance_types: Sequence[str], path: str = "instanceT
     return arch
 
 
-def check_instance_sizes(spec: NodeGroupSpec, facts: Mapping[str, tuple[int, int]]) -> None:
+def check_instance_sizes(spec: NodeGroupSpec, facts: Mapping[str, tuple[int, int]], path: str = "") -> None:
     """When the node group uses nodeadm's ``FastImagePull``, fail listing EVERY instance type below 4 vCPUs / 7 GiB.
 
     ``facts``: instance type -> (default vCPUs, memory MiB), as ``aws.ec2.get_instance_type`` returns them
     (``default_vcpus``, ``memory_size``). nodeadm silently ignores the gate on smaller instances, so the
-    node would come up without SOCI. Other node groups are not checked."""
+    node would come up without SOCI. Other node groups are not checked. ``path`` prefixes the error path."""
     if not spec.uses_fast_image_pull:
         return
     missing = [t for t in spec.instance_types if t not in facts]
@@ -414,9 +414,10 @@ def check_instance_sizes(spec: NodeGroupSpec, facts: Mapping[str, tuple[int, int
     for i, t in enumerate(spec.instance_types):
         vcpus, mib = facts[t]
         if vcpus < FAST_IMAGE_PULL_MIN_VCPUS or mib < FAST_IMAGE_PULL_MIN_MEMORY_MIB:
-            small.append(f"{t} (instanceTypes[{i}]: {vcpus} vCPU, {mib / 1024:g} GiB)")
+            memory = f"{mib / 1024:g} GiB" if mib % 512 == 0 else f"{mib} MiB"
+            small.append(f"{t} (instanceTypes[{i}]: {vcpus} vCPU, {memory})")
     if small:
-        raise SpecError("instanceTypes", f"pull mode 'parallel' with the AMI's SOCI uses nodeadm's FastImagePull, which silently does nothing on "
+        raise SpecError(f"{path}.instanceTypes" if path else "instanceTypes", f"pull mode 'parallel' with the AMI's SOCI uses nodeadm's FastImagePull, which silently does nothing on "
                                          f"instances with fewer than {FAST_IMAGE_PULL_MIN_VCPUS} vCPUs or less than 7 GiB of memory; too small: "
                                          f"{', '.join(small)}; use larger types (nodeadm recommends 2xlarge or larger), or an upstream SOCI "
                                          "release as sociSource (configured by this component, no size floor)")
@@ -463,11 +464,25 @@ def refuse_al2(path: str = "os") -> NoReturn:
                           "not nodeadm; use 'al2023' (or 'bottlerocket' for parallel pull)")
 
 
-def resolve_profile(spec: NodeGroupSpec) -> NodeProfile:
+def _prefixed(path: str, e: SpecError) -> SpecError:
+    return SpecError(f"{path}.{e.path}" if path and e.path else path or e.path, e.message)
+
+
+def resolve_profile(spec: NodeGroupSpec, path: str = "") -> NodeProfile:
     """Validate the node group's AMI choice against the catalogue and return what its nodes run.
 
-    Raises SpecError(path, message) with ``path`` relative to the node group (``ami.release``,
-    ``kubernetesVersion``, ``pullMode``, ``sociSource``, ``instanceTypes[2]`` ...)."""
+    Raises SpecError(path, message) with the path relative to the node group (``ami.release``,
+    ``kubernetesVersion``, ``pullMode``, ``sociSource``, ``instanceTypes[2]`` ...), prefixed with
+    ``path`` (e.g. ``nodeGroups[0]``) when given."""
+    try:
+        return _resolve(spec)
+    except SpecError as e:
+        if not path:
+            raise
+        raise _prefixed(path, e) from None
+
+
+def _resolve(spec: NodeGroupSpec) -> NodeProfile:
     arch = arch_of_instance_types(spec.instance_types)
     if spec.ami.ami_id is not None:
         return _resolve_raw(spec, arch)
@@ -582,7 +597,7 @@ def _resolve_raw(spec: NodeGroupSpec, arch: Arch) -> NodeProfile:
 def _row(os: OperatingSystem, release: str, containerd: str, soci: str | None, unconfirmed: Sequence[str]) -> str:
     args = [f'"{release}"', f'"{containerd}"']
     if os is OperatingSystem.BOTTLEROCKET:
-        args.append(f"soci={soci!r}")
+        args.append(f'soci="{soci}"' if soci else "soci=None")
         args.append(f"unconfirmed={tuple(unconfirmed)!r}")
     elif unconfirmed:
         args.append(f"unconfirmed={tuple(unconfirmed)!r}")

@@ -9,11 +9,12 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import yaml
 
@@ -99,7 +100,11 @@ class StackConfig:
 
 
 # ---------------------------------------------------------------------------------------------
-# small typed readers; each raises SpecError(path, ...)
+# small typed readers; each raises ConfigError(full key path, ...)
+
+
+class ConfigError(SpecError):
+    """A SpecError whose path is already the full config key path."""
 
 
 def _type_name(v: Any) -> str:
@@ -108,15 +113,15 @@ def _type_name(v: Any) -> str:
 
 def _obj(v: Any, path: str, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> dict[str, Any]:
     if not isinstance(v, dict):
-        raise SpecError(path, f"expected a mapping with keys {', '.join(allowed)}; got {_type_name(v)}")
+        raise ConfigError(path, f"expected a mapping with keys {', '.join(allowed)}; got {_type_name(v)}")
     for k in v:
         if k not in allowed:
             close = difflib.get_close_matches(str(k), allowed, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise SpecError(_join(path, k), f"unknown key{hint}; accepted: {', '.join(allowed)}")
+            raise ConfigError(_join(path, k), f"unknown key{hint}; accepted: {', '.join(allowed)}")
     for k in required:
         if k not in v:
-            raise SpecError(_join(path, k), "is required")
+            raise ConfigError(_join(path, k), "is required")
     return v
 
 
@@ -126,32 +131,32 @@ def _join(path: str, key: str) -> str:
 
 def _str(v: Any, path: str, pattern: str | None = None, what: str = "a string") -> str:
     if not isinstance(v, str) or (pattern is not None and not re.fullmatch(pattern, v)):
-        raise SpecError(path, f"expected {what}; got {v!r}")
+        raise ConfigError(path, f"expected {what}; got {v!r}")
     return v
 
 
 def _int(v: Any, path: str) -> int:
     if not isinstance(v, int) or isinstance(v, bool):
-        raise SpecError(path, f"expected an integer; got {_type_name(v)} {v!r}")
+        raise ConfigError(path, f"expected an integer; got {_type_name(v)} {v!r}")
     return v
 
 
 def _bool(v: Any, path: str) -> bool:
     if not isinstance(v, bool):
-        raise SpecError(path, f"expected true or false; got {_type_name(v)} {v!r}")
+        raise ConfigError(path, f"expected true or false; got {_type_name(v)} {v!r}")
     return v
 
 
 def _list(v: Any, path: str) -> list[Any]:
     if not isinstance(v, list):
-        raise SpecError(path, f"expected a list; got {_type_name(v)} {v!r}")
+        raise ConfigError(path, f"expected a list; got {_type_name(v)} {v!r}")
     return v
 
 
 def _enum(v: Any, path: str, enum: type) -> Any:
     values = [e.value for e in enum]
     if v not in values:
-        raise SpecError(path, f"{v!r} is not accepted; expected one of: {', '.join(map(str, values))}")
+        raise ConfigError(path, f"{v!r} is not accepted; expected one of: {', '.join(map(str, values))}")
     return enum(v)
 
 
@@ -160,8 +165,10 @@ def _at(path: str) -> Iterator[None]:
     """Prefix SpecErrors raised by spec constructors with the config path they came from."""
     try:
         yield
+    except ConfigError:
+        raise
     except SpecError as e:
-        raise SpecError(_join(path, e.path) if e.path else path, e.message) from None
+        raise ConfigError(_join(path, e.path) if e.path else path, e.message) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -182,17 +189,17 @@ def parse(config: Mapping[str, Any], region: str | None = None) -> StackConfig:
         cfg[key] = value
     _obj(cfg, "", TOP_LEVEL_KEYS, required=("cluster", "nodeGroups"))
     if not region:
-        raise SpecError("aws:region", "is required (pulumi config set aws:region us-west-2)")
+        raise ConfigError("aws:region", "is required (pulumi config set aws:region us-west-2)")
     cluster = _cluster(cfg["cluster"], "cluster")
     vpc = _vpc(cfg.get("vpc", {}), "vpc")
     groups = _list(cfg["nodeGroups"], "nodeGroups")
     if not groups:
-        raise SpecError("nodeGroups", "needs at least one node group")
+        raise ConfigError("nodeGroups", "needs at least one node group")
     specs = tuple(_node_group(g, f"nodeGroups[{i}]", cluster) for i, g in enumerate(groups))
     names = [s.name for s in specs]
     for i, n in enumerate(names):
         if n in names[:i]:
-            raise SpecError(f"nodeGroups[{i}].name", f"{n!r} is used by an earlier node group; names must be unique")
+            raise ConfigError(f"nodeGroups[{i}].name", f"{n!r} is used by an earlier node group; names must be unique")
     statics = tuple(sorted({c.registry for s in specs for c in s.credentials if isinstance(c, StaticCredentials)}))
     if "registryCredentials" in cfg:
         _registry_credentials(cfg["registryCredentials"], statics)
@@ -225,9 +232,12 @@ def _cluster(v: Any, path: str) -> ClusterSettings:
     c = _obj(v, path, keys, required=("name", "kubernetesVersion"))
     name = _str(c["name"], f"{path}.name", r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}", "a cluster name of letters, digits, '-' and '_'")
     k8s = _str(c["kubernetesVersion"], f"{path}.kubernetesVersion", r"1\.[0-9]{2}", "a Kubernetes minor version as a quoted string, e.g. '1.33'")
-    cidrs = tuple(_cidr(x, f"{path}.publicAccessCidrs[{i}]") for i, x in enumerate(_list(c.get("publicAccessCidrs", ["0.0.0.0/0"]), f"{path}.publicAccessCidrs")))
+    cidrs = tuple(
+        _cidr(x, f"{path}.publicAccessCidrs[{i}]") for i, x in enumerate(_list(c.get("publicAccessCidrs", ["0.0.0.0/0"]), f"{path}.publicAccessCidrs"))
+    )
     logs = tuple(
-        _enum(x, f"{path}.enabledLogTypes[{i}]", _LogType).value for i, x in enumerate(_list(c.get("enabledLogTypes", ["api", "audit", "authenticator"]), f"{path}.enabledLogTypes"))
+        _enum(x, f"{path}.enabledLogTypes[{i}]", _LogType).value
+        for i, x in enumerate(_list(c.get("enabledLogTypes", ["api", "audit", "authenticator"]), f"{path}.enabledLogTypes"))
     )
     return ClusterSettings(
         name=name,
@@ -239,7 +249,7 @@ def _cluster(v: Any, path: str) -> ClusterSettings:
     )
 
 
-class _LogType(str, Enum):
+class _LogType(StrEnum):
     API = "api"
     AUDIT = "audit"
     AUTHENTICATOR = "authenticator"
@@ -252,7 +262,7 @@ def _cidr(v: Any, path: str) -> str:
     try:
         ipaddress.ip_network(s)
     except ValueError:
-        raise SpecError(path, f"{s!r} is not a CIDR block (network address + prefix, e.g. '10.0.0.0/16')") from None
+        raise ConfigError(path, f"{s!r} is not a CIDR block (network address + prefix, e.g. '10.0.0.0/16')") from None
     return s
 
 
@@ -261,22 +271,22 @@ def _vpc(v: Any, path: str) -> VpcSettings:
     if "vpcId" in c:
         for k in ("cidr", "azCount", "natGateways"):
             if k in c:
-                raise SpecError(f"{path}.{k}", "applies to a new VPC; with 'vpcId' the existing VPC is used as it is")
+                raise ConfigError(f"{path}.{k}", "applies to a new VPC; with 'vpcId' the existing VPC is used as it is")
         vpc_id = _str(c["vpcId"], f"{path}.vpcId", r"vpc-[0-9a-f]{8,17}", "a VPC ID such as 'vpc-0123456789abcdef0'")
         priv = tuple(_subnet(x, f"{path}.privateSubnetIds[{i}]") for i, x in enumerate(_list(c.get("privateSubnetIds", []), f"{path}.privateSubnetIds")))
         pub = tuple(_subnet(x, f"{path}.publicSubnetIds[{i}]") for i, x in enumerate(_list(c.get("publicSubnetIds", []), f"{path}.publicSubnetIds")))
         if len(priv) < 2:
-            raise SpecError(f"{path}.privateSubnetIds", "an existing VPC needs at least two private subnets in different AZs (EKS requirement)")
+            raise ConfigError(f"{path}.privateSubnetIds", "an existing VPC needs at least two private subnets in different AZs (EKS requirement)")
         return VpcSettings(cidr=None, vpc_id=vpc_id, private_subnet_ids=priv, public_subnet_ids=pub)
     for k in ("privateSubnetIds", "publicSubnetIds"):
         if k in c:
-            raise SpecError(f"{path}.{k}", "needs 'vpcId' (subnets of an existing VPC)")
+            raise ConfigError(f"{path}.{k}", "needs 'vpcId' (subnets of an existing VPC)")
     az = _int(c.get("azCount", 2), f"{path}.azCount")
     if not 2 <= az <= 6:
-        raise SpecError(f"{path}.azCount", f"{az}: expected 2..6 (EKS needs subnets in at least two AZs)")
+        raise ConfigError(f"{path}.azCount", f"{az}: expected 2..6 (EKS needs subnets in at least two AZs)")
     nat = c.get("natGateways", "single")
     if nat not in ("single", "one-per-az"):
-        raise SpecError(f"{path}.natGateways", f"{nat!r}: expected 'single' or 'one-per-az'")
+        raise ConfigError(f"{path}.natGateways", f"{nat!r}: expected 'single' or 'one-per-az'")
     return VpcSettings(cidr=_cidr(c.get("cidr", "10.0.0.0/16"), f"{path}.cidr"), az_count=az, nat_gateways=nat)
 
 
@@ -289,7 +299,7 @@ def _demo(v: Any, path: str) -> DemoSettings:
     d = DemoSettings()
     replicas = _int(c.get("replicas", d.replicas), f"{path}.replicas")
     if not 0 <= replicas <= 20:
-        raise SpecError(f"{path}.replicas", f"{replicas}: expected 0..20")
+        raise ConfigError(f"{path}.replicas", f"{replicas}: expected 0..20")
     return DemoSettings(
         enabled=_bool(c.get("enabled", d.enabled), f"{path}.enabled"),
         image=_str(c.get("image", d.image), f"{path}.image", r"[^\s]+", "an image reference"),
@@ -307,7 +317,7 @@ def _node_group(v: Any, path: str, cluster: ClusterSettings) -> NodeGroupSpec:
     c = _obj(v, path, NODE_GROUP_KEYS, required=("name", "ami", "instanceTypes"))
     os_raw = c.get("os", "al2023")
     if os_raw in ("al2", "AL2", "amazon-linux-2"):
-        raise SpecError(
+        raise ConfigError(
             f"{path}.os",
             "Amazon Linux 2 is end of life: EKS stopped publishing AL2 AMIs on 26 November 2025, and SOCI's node "
             "bootstrap needs nodeadm (AL2023). Use 'al2023' or 'bottlerocket'.",
@@ -315,8 +325,17 @@ def _node_group(v: Any, path: str, cluster: ClusterSettings) -> NodeGroupSpec:
     os_ = _enum(os_raw, f"{path}.os", OperatingSystem)
     mode = _enum(c.get("pullMode", "lazy"), f"{path}.pullMode", PullMode)
     default_creds: tuple[Credential, ...] = (CriProxy(),) if (mode is PullMode.PARALLEL or os_ is OperatingSystem.BOTTLEROCKET) else (EcrCredentialHelper(),)
-    creds = tuple(_credential(x, f"{path}.credentials[{i}]") for i, x in enumerate(_list(c["credentials"], f"{path}.credentials"))) if "credentials" in c else default_creds
-    k8s = _str(c.get("kubernetesVersion", cluster.kubernetes_version), f"{path}.kubernetesVersion", r"1\.[0-9]{2}", "a Kubernetes minor version as a quoted string, e.g. '1.33'")
+    creds = (
+        tuple(_credential(x, f"{path}.credentials[{i}]") for i, x in enumerate(_list(c["credentials"], f"{path}.credentials")))
+        if "credentials" in c
+        else default_creds
+    )
+    k8s = _str(
+        c.get("kubernetesVersion", cluster.kubernetes_version),
+        f"{path}.kubernetesVersion",
+        r"1\.[0-9]{2}",
+        "a Kubernetes minor version as a quoted string, e.g. '1.33'",
+    )
     labels = _obj(c.get("labels", {}), f"{path}.labels", tuple(c.get("labels", {}) or ()))
     for k, val in labels.items():
         _str(val, f"{path}.labels.{k}", what="a string label value (quote numbers and booleans)")
@@ -347,7 +366,9 @@ def _ami(v: Any, path: str) -> AmiPin:
         return AmiPin(
             release=None if c.get("release") is None else _str(c["release"], f"{path}.release"),
             ami_id=None if c.get("amiId") is None else _str(c["amiId"], f"{path}.amiId"),
-            containerd_version=None if c.get("containerdVersion") is None else _str(c["containerdVersion"], f"{path}.containerdVersion", what="a version string such as '2.2.4'"),
+            containerd_version=None
+            if c.get("containerdVersion") is None
+            else _str(c["containerdVersion"], f"{path}.containerdVersion", what="a version string such as '2.2.4'"),
             variant=_str(c.get("variant", "standard"), f"{path}.variant"),
         )
 
@@ -359,18 +380,18 @@ def _credential(v: Any, path: str) -> Credential:
     c = _obj(v, path, ("type", "registries", "registry"), required=("type",))
     kind = c["type"]
     if kind not in kinds:
-        raise SpecError(f"{path}.type", f"{kind!r} is not accepted; expected one of: {', '.join(kinds)}")
+        raise ConfigError(f"{path}.type", f"{kind!r} is not accepted; expected one of: {', '.join(kinds)}")
     extra = {"ecr-credential-helper": ("registries",), "static": ("registry",)}.get(kind, ())
     for k in c:
         if k != "type" and k not in extra:
-            raise SpecError(f"{path}.{k}", f"does not apply to '{kind}' credentials" + (f"; accepted: {', '.join(extra)}" if extra else ""))
+            raise ConfigError(f"{path}.{k}", f"does not apply to '{kind}' credentials" + (f"; accepted: {', '.join(extra)}" if extra else ""))
     with _at(path):
         if kind == "ecr-credential-helper":
             regs = c.get("registries")
             return EcrCredentialHelper() if regs is None else EcrCredentialHelper(tuple(_list(regs, f"{path}.registries")))
         if kind == "static":
             if "registry" not in c:
-                raise SpecError(f"{path}.registry", "is required for static credentials (the registry host they are for)")
+                raise ConfigError(f"{path}.registry", "is required for static credentials (the registry host they are for)")
             return StaticCredentials(registry=c["registry"])
         return CriProxy() if kind == "cri-proxy" else KubernetesSecrets()
 
@@ -382,10 +403,10 @@ def _soci_source(v: Any, path: str) -> SociSource:
     if c["type"] == "ami":
         for k in ("version", "urlBase", "sha256"):
             if k in c:
-                raise SpecError(f"{path}.{k}", "applies to type 'release'; the AMI's package has its own version")
+                raise ConfigError(f"{path}.{k}", "applies to type 'release'; the AMI's package has its own version")
         return AmiPackage()
     if c["type"] != "release":
-        raise SpecError(f"{path}.type", f"{c['type']!r} is not accepted; expected 'ami' (the node image's package) or 'release' (a pinned upstream tarball)")
+        raise ConfigError(f"{path}.type", f"{c['type']!r} is not accepted; expected 'ami' (the node image's package) or 'release' (a pinned upstream tarball)")
     sha = _obj(c.get("sha256", {}), f"{path}.sha256", ("amd64", "arm64"))
     with _at(path):
         return UpstreamRelease(
@@ -447,7 +468,10 @@ def _parallel(v: Any, path: str) -> ParallelTuning:
             else:
                 dc = _obj(val, f"{path}.decompressor", ("path", "args"), required=("path",))
                 with _at(f"{path}.decompressor"):
-                    val = Decompressor(path=_str(dc["path"], f"{path}.decompressor.path"), args=tuple(_str(a, f"{path}.decompressor.args") for a in _list(dc.get("args", []), f"{path}.decompressor.args")))
+                    val = Decompressor(
+                        path=_str(dc["path"], f"{path}.decompressor.path"),
+                        args=tuple(_str(a, f"{path}.decompressor.args") for a in _list(dc.get("args", []), f"{path}.decompressor.args")),
+                    )
         else:
             val = _int(val, f"{path}.{key}")
         kwargs[attr] = val
@@ -458,7 +482,9 @@ def _parallel(v: Any, path: str) -> ParallelTuning:
 def _taint(v: Any, path: str) -> Taint:
     c = _obj(v, path, ("key", "value", "effect"), required=("key", "effect"))
     with _at(path):
-        return Taint(key=_str(c["key"], f"{path}.key"), value=_str(c.get("value", ""), f"{path}.value"), effect=_enum(c["effect"], f"{path}.effect", TaintEffect))
+        return Taint(
+            key=_str(c["key"], f"{path}.key"), value=_str(c.get("value", ""), f"{path}.value"), effect=_enum(c["effect"], f"{path}.effect", TaintEffect)
+        )
 
 
 def _disk(v: Any, path: str) -> Disk:
@@ -467,7 +493,7 @@ def _disk(v: Any, path: str) -> Disk:
     if "preset" in c:
         p = c["preset"]
         if p not in DISK_PRESETS:
-            raise SpecError(f"{path}.preset", f"{p!r} is not accepted; expected one of: {', '.join(DISK_PRESETS)}")
+            raise ConfigError(f"{path}.preset", f"{p!r} is not accepted; expected one of: {', '.join(DISK_PRESETS)}")
         base = DISK_PRESETS[p]
     with _at(path):
         return Disk(

@@ -7,9 +7,9 @@ Nothing here knows about Pulumi. Each class validates itself in ``__post_init__`
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
-from typing import Mapping
+from enum import StrEnum
 
 
 class SpecError(ValueError):
@@ -25,14 +25,14 @@ def _fail(path: str, message: str) -> SpecError:
     return SpecError(path, message)
 
 
-class OperatingSystem(str, Enum):
+class OperatingSystem(StrEnum):
     """Node operating system. AL2 is end of life and refused by the parser."""
 
     AL2023 = "al2023"
     BOTTLEROCKET = "bottlerocket"
 
 
-class Arch(str, Enum):
+class Arch(StrEnum):
     """CPU architecture, named as in the EKS SSM parameter paths."""
 
     X86_64 = "x86_64"
@@ -44,7 +44,7 @@ class Arch(str, Enum):
         return "amd64" if self is Arch.X86_64 else "arm64"
 
 
-class PullMode(str, Enum):
+class PullMode(StrEnum):
     """How SOCI gets image data onto the node."""
 
     LAZY = "lazy"
@@ -63,7 +63,7 @@ class PullMode(str, Enum):
         return self is not PullMode.LAZY
 
 
-class CredentialKind(str, Enum):
+class CredentialKind(StrEnum):
     """Where SOCI gets registry credentials (it fetches lazily, outside containerd)."""
 
     ECR_CREDENTIAL_HELPER = "ecr-credential-helper"
@@ -73,9 +73,7 @@ class CredentialKind(str, Enum):
 
 
 _HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$")
-_ECR_HOST_RE = re.compile(
-    r"^([0-9]{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?|\{account\}\.dkr\.ecr\.\{region\}\.amazonaws\.com)$"
-)
+_ECR_HOST_RE = re.compile(r"^([0-9]{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?|\{account\}\.dkr\.ecr\.\{region\}\.amazonaws\.com)$")
 _LABEL_KEY_RE = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 _LABEL_VALUE_RE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 _NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
@@ -90,7 +88,9 @@ ECR_DEFAULT_REGISTRY = "{account}.dkr.ecr.{region}.amazonaws.com"
 
 def check_host(path: str, value: str) -> str:
     if not isinstance(value, str) or not _HOST_RE.match(value):
-        raise _fail(path, f"{value!r} is not a registry host; expected a host name such as 'registry.example.com' or 'registry.example.com:5000' (no scheme, no path)")
+        raise _fail(
+            path, f"{value!r} is not a registry host; expected a host name such as 'registry.example.com' or 'registry.example.com:5000' (no scheme, no path)"
+        )
     return value
 
 
@@ -108,7 +108,10 @@ class EcrCredentialHelper:
             raise _fail("registries", "needs at least one ECR registry host, e.g. '123456789012.dkr.ecr.us-west-2.amazonaws.com'")
         for i, host in enumerate(self.registries):
             if not isinstance(host, str) or not _ECR_HOST_RE.match(host):
-                raise _fail(f"registries[{i}]", f"{host!r} is not an ECR registry host; expected '<12-digit account>.dkr.ecr.<region>.amazonaws.com' (the ECR helper answers only for ECR)")
+                raise _fail(
+                    f"registries[{i}]",
+                    f"{host!r} is not an ECR registry host; expected '<12-digit account>.dkr.ecr.<region>.amazonaws.com' (the ECR helper answers only for ECR)",
+                )
 
 
 @dataclass(frozen=True)
@@ -228,10 +231,13 @@ class ParallelTuning:
         if not isinstance(self.concurrent_download_chunk_size, str) or not (
             self.concurrent_download_chunk_size == "" or _SIZE_RE.match(self.concurrent_download_chunk_size)
         ):
-            raise _fail("concurrentDownloadChunkSize", f"{self.concurrent_download_chunk_size!r}: expected a size like '16mb' (units b, kb, mb, gb) or '' for whole layers")
+            raise _fail(
+                "concurrentDownloadChunkSize",
+                f"{self.concurrent_download_chunk_size!r}: expected a size like '16mb' (units b, kb, mb, gb) or '' for whole layers",
+            )
 
 
-class ContentStore(str, Enum):
+class ContentStore(StrEnum):
     SOCI = "soci"
     CONTAINERD = "containerd"
 
@@ -281,7 +287,7 @@ class SociTuning:
             raise _fail("mirrors", "each registry host may appear once")
 
 
-class TaintEffect(str, Enum):
+class TaintEffect(StrEnum):
     NO_SCHEDULE = "NoSchedule"
     NO_EXECUTE = "NoExecute"
     PREFER_NO_SCHEDULE = "PreferNoSchedule"
@@ -324,7 +330,9 @@ class Disk:
         if not isinstance(self.throughput_mibps, int) or not 125 <= self.throughput_mibps <= 2000:
             raise _fail("throughputMiBps", f"{self.throughput_mibps!r}: gp3 accepts 125..2000 MiB/s")
         if self.throughput_mibps > self.iops // 4:
-            raise _fail("throughputMiBps", f"{self.throughput_mibps} MiB/s needs at least {self.throughput_mibps * 4} IOPS (gp3 allows 0.25 MiB/s per IOPS); raise iops")
+            raise _fail(
+                "throughputMiBps", f"{self.throughput_mibps} MiB/s needs at least {self.throughput_mibps * 4} IOPS (gp3 allows 0.25 MiB/s per IOPS); raise iops"
+            )
 
 
 DISK_PRESETS: dict[str, Disk] = {
@@ -336,14 +344,14 @@ DISK_PRESETS: dict[str, Disk] = {
 karpenter-blueprints setting (1000 MiB/s, 16k IOPS)."""
 
 
-class LocalStorage(str, Enum):
+class LocalStorage(StrEnum):
     """Instance-store NVMe handling (nodeadm ``instance.localStorage.strategy``)."""
 
     NONE = "none"
     RAID0 = "raid0"
 
 
-class CapacityType(str, Enum):
+class CapacityType(StrEnum):
     ON_DEMAND = "ON_DEMAND"
     SPOT = "SPOT"
 
@@ -383,14 +391,20 @@ class AmiPin:
             raise _fail("", "set exactly one of 'release' (e.g. 'v20260714') or 'amiId' (with 'containerdVersion')")
         if self.release is not None:
             if self.release in ("latest", "recommended") or not re.match(r"^(v[0-9]{8}|v?[0-9]+\.[0-9]+\.[0-9]+)$", self.release):
-                raise _fail("release", f"{self.release!r} is not a pinned release; expected an AL2023 release 'vYYYYMMDD' (e.g. 'v20260714') or a Bottlerocket version '1.x.y' — moving targets like 'latest'/'recommended' roll every node when AWS publishes")
+                raise _fail(
+                    "release",
+                    f"{self.release!r} is not a pinned release; expected an AL2023 release 'vYYYYMMDD' (e.g. 'v20260714') or a Bottlerocket version '1.x.y' — moving targets like 'latest'/'recommended' roll every node when AWS publishes",
+                )
             if self.containerd_version is not None:
                 raise _fail("containerdVersion", "only with 'amiId'; a release's containerd comes from the catalogue")
         if self.ami_id is not None:
             if not re.match(r"^ami-[0-9a-f]{8}([0-9a-f]{9})?$", self.ami_id):
                 raise _fail("amiId", f"{self.ami_id!r} is not an AMI ID; expected 'ami-' and 8 or 17 hex digits")
             if not self.containerd_version or not re.match(r"^[0-9]+\.[0-9]+\.[0-9]+$", self.containerd_version):
-                raise _fail("containerdVersion", "a raw 'amiId' needs the containerd version it ships, e.g. '2.2.4' (the config schema and the >= 1.7.16 rule depend on it)")
+                raise _fail(
+                    "containerdVersion",
+                    "a raw 'amiId' needs the containerd version it ships, e.g. '2.2.4' (the config schema and the >= 1.7.16 rule depend on it)",
+                )
         if self.variant not in ("standard", "nvidia", "neuron"):
             raise _fail("variant", f"{self.variant!r}: expected 'standard', 'nvidia' or 'neuron'")
 
@@ -451,16 +465,25 @@ class NodeGroupSpec:
         if self.os is OperatingSystem.BOTTLEROCKET:
             for i, c in enumerate(self.credentials):
                 if not isinstance(c, CriProxy):
-                    raise _fail(f"credentials[{i}]", f"'{c.kind.value}' does not exist on Bottlerocket, whose SOCI takes credentials only through the CRI proxy (the kubelet's ECR credential provider and imagePullSecrets); use 'cri-proxy'")
+                    raise _fail(
+                        f"credentials[{i}]",
+                        f"'{c.kind.value}' does not exist on Bottlerocket, whose SOCI takes credentials only through the CRI proxy (the kubelet's ECR credential provider and imagePullSecrets); use 'cri-proxy'",
+                    )
 
     def _check_mode(self) -> None:
         p = self.tuning.parallel
         store = self.content_store
         if self.pull_mode.parallel and store is ContentStore.SOCI and not p.discard_unpacked_layers:
-            raise _fail("tuning.parallel.discardUnpackedLayers", f"pull mode '{self.pull_mode.value}' with the 'soci' content store needs discardUnpackedLayers: true (SOCI refuses to start otherwise); or set tuning.contentStore: containerd")
+            raise _fail(
+                "tuning.parallel.discardUnpackedLayers",
+                f"pull mode '{self.pull_mode.value}' with the 'soci' content store needs discardUnpackedLayers: true (SOCI refuses to start otherwise); or set tuning.contentStore: containerd",
+            )
         if self.os is OperatingSystem.BOTTLEROCKET:
             if self.pull_mode is not PullMode.PARALLEL:
-                raise _fail("pullMode", f"'{self.pull_mode.value}' is not available on Bottlerocket: its SOCI runs parallel-pull-unpack only (bottlerocket#4785); use 'parallel', or AL2023 for lazy loading")
+                raise _fail(
+                    "pullMode",
+                    f"'{self.pull_mode.value}' is not available on Bottlerocket: its SOCI runs parallel-pull-unpack only (bottlerocket#4785); use 'parallel', or AL2023 for lazy loading",
+                )
             if not isinstance(self.soci_source, AmiPackage):
                 raise _fail("sociSource", "Bottlerocket uses the SOCI it ships; a release tarball cannot be installed on it; use 'ami'")
             if self.tuning.root != DEFAULT_SOCI_ROOT or self.tuning.mirrors or self.tuning.content_store is not None:
@@ -469,13 +492,22 @@ class NodeGroupSpec:
                 raise _fail("ami.variant", "Bottlerocket has 'standard' and 'nvidia' variants; Neuron runs on 'standard'")
         if self.pull_mode is PullMode.LAZY_WITH_PARALLEL_FALLBACK and isinstance(self.soci_source, UpstreamRelease):
             if self.soci_source.version_tuple < (0, 14, 0):
-                raise _fail("sociSource.version", f"{self.soci_source.version} lacks experimental_parallel_pull_as_fallback; 'lazy-with-parallel-fallback' needs SOCI >= 0.14.0")
+                raise _fail(
+                    "sociSource.version",
+                    f"{self.soci_source.version} lacks experimental_parallel_pull_as_fallback; 'lazy-with-parallel-fallback' needs SOCI >= 0.14.0",
+                )
         if self.pull_mode.parallel and isinstance(self.soci_source, UpstreamRelease) and self.soci_source.version_tuple < (0, 11, 0):
             raise _fail("sociSource.version", f"{self.soci_source.version} has no parallel pull mode; '{self.pull_mode.value}' needs SOCI >= 0.11.0")
         if self.pull_mode.lazy and isinstance(self.soci_source, UpstreamRelease) and self.soci_source.version_tuple < (0, 10, 0):
-            raise _fail("sociSource.version", f"{self.soci_source.version} predates SOCI index manifest v2 and the fixes this component relies on; use >= 0.10.0 (default {DEFAULT_SOCI_VERSION})")
+            raise _fail(
+                "sociSource.version",
+                f"{self.soci_source.version} predates SOCI index manifest v2 and the fixes this component relies on; use >= 0.10.0 (default {DEFAULT_SOCI_VERSION})",
+            )
         if self.uses_fast_image_pull and self.credential(CredentialKind.CRI_PROXY) is None:
-            raise _fail("credentials", "'parallel' with the AMI's SOCI uses nodeadm's FastImagePull, which always points the kubelet at SOCI's image service: add 'cri-proxy' to credentials (parallel pull fetches whole layers at pull time, so non-rotating credentials are fine here), or use a 'release' sociSource")
+            raise _fail(
+                "credentials",
+                "'parallel' with the AMI's SOCI uses nodeadm's FastImagePull, which always points the kubelet at SOCI's image service: add 'cri-proxy' to credentials (parallel pull fetches whole layers at pull time, so non-rotating credentials are fine here), or use a 'release' sociSource",
+            )
         if self.local_storage is LocalStorage.RAID0 and self.tuning.root != DEFAULT_SOCI_ROOT:
             raise _fail("localStorage", f"RAID0 bind-mounts only {DEFAULT_SOCI_ROOT} onto instance store; a custom tuning.root would stay on EBS")
 

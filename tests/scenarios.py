@@ -122,16 +122,28 @@ def _special() -> list[Scenario]:
             _spec(
                 "pinned",
                 c22,
-                credentials=(EcrCredentialHelper(("123456789012.dkr.ecr.eu-west-1.amazonaws.com", "{account}.dkr.ecr.{region}.amazonaws.com")), StaticCredentials("registry.example.com")),
+                credentials=(
+                    EcrCredentialHelper(("123456789012.dkr.ecr.eu-west-1.amazonaws.com", "{account}.dkr.ecr.{region}.amazonaws.com")),
+                    StaticCredentials("registry.example.com"),
+                ),
                 soci_source=UpstreamRelease(version="0.15.0", url_base="https://mirror.example.com/soci", sha256={"amd64": "a" * 64, "arm64": "b" * 64}),
             ),
             c22,
         ),
-        Scenario("c22-parallel-cri-ami-raid0", _spec("raid0", c22, pull_mode=PullMode.PARALLEL, credentials=(CriProxy(),), local_storage=LocalStorage.RAID0), c22),
-        Scenario("bottlerocket-parallel", _spec("br", br, os=OperatingSystem.BOTTLEROCKET, pull_mode=PullMode.PARALLEL, credentials=(CriProxy(),), taints=taints), br),
+        Scenario(
+            "c22-parallel-cri-ami-raid0", _spec("raid0", c22, pull_mode=PullMode.PARALLEL, credentials=(CriProxy(),), local_storage=LocalStorage.RAID0), c22
+        ),
+        Scenario(
+            "bottlerocket-parallel", _spec("br", br, os=OperatingSystem.BOTTLEROCKET, pull_mode=PullMode.PARALLEL, credentials=(CriProxy(),), taints=taints), br
+        ),
         Scenario(
             "bottlerocket-parallel-arm64-raid0",
-            replace(_spec("br-arm", br17, os=OperatingSystem.BOTTLEROCKET, pull_mode=PullMode.PARALLEL, credentials=(CriProxy(),), local_storage=LocalStorage.RAID0), instance_types=("m7g.xlarge",)),
+            replace(
+                _spec(
+                    "br-arm", br17, os=OperatingSystem.BOTTLEROCKET, pull_mode=PullMode.PARALLEL, credentials=(CriProxy(),), local_storage=LocalStorage.RAID0
+                ),
+                instance_types=("m7g.xlarge",),
+            ),
             br17,
         ),
     ]

@@ -127,7 +127,10 @@ def _check_profile(spec: NodeGroupSpec, profile: NodeProfile) -> None:
                 "(containerd#10095); SOCI needs containerd >= 1.7.16 (or 1.6.32)",
             )
     if spec.uses_fast_image_pull and not profile.fast_image_pull:
-        raise SpecError("pullMode", f"'parallel' with the AMI's SOCI needs nodeadm's FastImagePull, which AMI {profile.release or profile.ami_id} does not have (AL2023 >= v20250813)")
+        raise SpecError(
+            "pullMode",
+            f"'parallel' with the AMI's SOCI needs nodeadm's FastImagePull, which AMI {profile.release or profile.ami_id} does not have (AL2023 >= v20250813)",
+        )
 
 
 def warnings(spec: NodeGroupSpec) -> list[str]:
@@ -164,7 +167,7 @@ def _al2023_files(spec: NodeGroupSpec, profile: NodeProfile, cluster: ClusterInf
             files.append(NodeFile(SOCI_SERVICE_DROPIN_PATH, _ini({"Service": [("ExecStart", ""), ("ExecStart", exec_start)]})))
         files.append(NodeFile(CONTAINERD_DROPIN_PATH, _ini({"Unit": [("Requires", "soci-snapshotter.service"), ("After", "soci-snapshotter.service")]})))
         if profile.needs_pause_import:
-            import_cmd = f"/usr/bin/ctr --namespace k8s.io images import --snapshotter soci --discard-unpacked-layers=false --local {PAUSE_TAR}"
+            import_cmd = f"/usr/bin/ctr -n k8s.io images import --snapshotter soci --discard-unpacked-layers=false --local {PAUSE_TAR}"
             files.append(NodeFile(KUBELET_PAUSE_DROPIN_PATH, _ini({"Service": [("ExecStartPre", import_cmd)]})))
     docker: dict[str, Any] = {}
     helper = spec.credential(CredentialKind.ECR_CREDENTIAL_HELPER)
@@ -174,14 +177,14 @@ def _al2023_files(spec: NodeGroupSpec, profile: NodeProfile, cluster: ClusterInf
         docker.setdefault("auths", {})
     if docker:
         note = "static registry credentials are merged into 'auths' at boot from Secrets Manager" if "auths" in docker else ""
-        files.append(NodeFile(DOCKER_CONFIG_PATH, json.dumps(docker, sort_keys=True) + "\n", 0o600, note=note))
+        files.append(NodeFile(DOCKER_CONFIG_PATH, json.dumps(docker, sort_keys=True, separators=(",", ":")) + "\n", 0o600, note=note))
     if spec.credential(CredentialKind.KUBERNETES_SECRETS) is not None:
         files.append(NodeFile(SOCI_KUBECONFIG_PATH, _kubeconfig(cluster), 0o600, note="the service-account token is added at boot from Secrets Manager"))
     return files
 
 
 def _ini(sections: dict[str, list[tuple[str, str]]]) -> str:
-    out = ["# soci-eks"]
+    out: list[str] = []
     for name, items in sections.items():
         out.append(f"[{name}]")
         out += [f"{k}={v}" for k, v in items]
@@ -189,25 +192,29 @@ def _ini(sections: dict[str, list[tuple[str, str]]]) -> str:
 
 
 def _service_unit(binary: str, root: str) -> str:
-    return _ini(
-        {
-            "Unit": [
-                ("Description", "SOCI snapshotter (containerd proxy snapshotter)"),
-                ("Documentation", "https://github.com/awslabs/soci-snapshotter"),
-                ("After", "network-online.target"),
-                ("Wants", "network-online.target"),
-                ("Before", "containerd.service"),
-            ],
-            "Service": [
-                ("Type", "notify"),
-                ("Environment", "HOME=/root DOCKER_CONFIG=/root/.docker"),
-                ("ExecStart", f"{binary} --address fd:// --config {SOCI_CONFIG_PATH} --root {root}"),
-                ("Restart", "always"),
-                ("RestartSec", "5"),
-            ],
-            "Install": [("WantedBy", "multi-user.target")],
-        }
-    ).replace("[Service]", "\n[Service]").replace("[Install]", "\n[Install]")
+    return (
+        _ini(
+            {
+                "Unit": [
+                    ("Description", "SOCI snapshotter (containerd proxy snapshotter)"),
+                    ("Documentation", "https://github.com/awslabs/soci-snapshotter"),
+                    ("After", "network-online.target"),
+                    ("Wants", "network-online.target"),
+                    ("Before", "containerd.service"),
+                ],
+                "Service": [
+                    ("Type", "notify"),
+                    ("Environment", "HOME=/root DOCKER_CONFIG=/root/.docker"),
+                    ("ExecStart", f"{binary} --address fd:// --config {SOCI_CONFIG_PATH} --root {root}"),
+                    ("Restart", "always"),
+                    ("RestartSec", "5"),
+                ],
+                "Install": [("WantedBy", "multi-user.target")],
+            }
+        )
+        .replace("[Service]", "\n[Service]")
+        .replace("[Install]", "\n[Install]")
+    )
 
 
 def _socket_unit() -> str:
@@ -249,9 +256,9 @@ _LIB = _lib_blocks()
 
 def _heredoc_delimiter(content: str) -> str:
     n = 0
-    while f"SOCI_EKS_EOF{n or ''}" in content:
+    while f"EOF{n or ''}" in content:
         n += 1
-    return f"SOCI_EKS_EOF{n or ''}"
+    return f"EOF{n or ''}"
 
 
 def boot_script(spec: NodeGroupSpec, profile: NodeProfile, cluster: ClusterInfo, secrets: Secrets, files: list[NodeFile]) -> str:
@@ -270,23 +277,19 @@ def boot_script(spec: NodeGroupSpec, profile: NodeProfile, cluster: ClusterInfo,
     blocks += ["start"]
     lines = [
         "#!/bin/bash",
-        f"# soci-eks: {spec.name}, {spec.pull_mode.value}, SOCI from {src}, containerd {profile.containerd}",
         *(_LIB[b] for b in blocks),
-        f"REGION={q(cluster.region)}",
+        *([f"REGION={q(cluster.region)}"] if "secret" in blocks else []),
         f"SOCI_SOCKET={q(SOCI_SOCKET)}",
-        f'log "configuring SOCI for node group {spec.name} ({spec.pull_mode.value})"',
+        f'log "node group {spec.name}: SOCI {spec.pull_mode.value}, from {src}, containerd {profile.containerd}"',
     ]
     if isinstance(source, UpstreamRelease):
         cases = " ".join(f"{arch}) echo {q(digest)} ;;" for arch, digest in sorted(source.sha256.items()))
         lines.append(f'sha256_pinned() {{ case "$1" in {cases} *) echo "" ;; esac; }}'.replace("in  *)", "in *)"))
         lines.append(f"install_soci {q(source.version)} {q(source.url_base)} {RELEASE_BINARY}")
     elif not spec.uses_fast_image_pull:
-        lines.append(f"[ -x {AMI_BINARY} ] || fail \"this AMI has no {AMI_BINARY}; use a SOCI release source\"")
+        lines.append(f'[ -x {AMI_BINARY} ] || fail "no SOCI in this AMI"')
     if spec.credential(CredentialKind.ECR_CREDENTIAL_HELPER) is not None:
-        lines.append(
-            "command -v docker-credential-ecr-login >/dev/null || dnf install -y -q amazon-ecr-credential-helper"
-            ' || fail "cannot install amazon-ecr-credential-helper"'
-        )
+        lines.append('command -v docker-credential-ecr-login >/dev/null || dnf install -y -q amazon-ecr-credential-helper || fail "no ECR credential helper"')
     for f in files:
         delim = _heredoc_delimiter(f.content)
         lines.append(f"put {f.path} {f.mode:04o} <<'{delim}'")

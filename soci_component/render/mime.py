@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 from dataclasses import dataclass
 
-BOUNDARY = "//soci-eks//"
+BOUNDARY = "//"
 USER_DATA_LIMIT = 16384
 """EC2: "User data is limited to 16 KB, in raw form, before it is base64-encoded"."""
 

@@ -14,8 +14,8 @@ CONTAINERD_SOCKET = "/run/containerd/containerd.sock"
 def soci_config(spec: NodeGroupSpec) -> str:
     """The SOCI daemon config for the node group's pull mode, credentials and tuning.
 
-    Every key is written explicitly, also where it equals today's default, so a SOCI upgrade
-    that changes a default does not change the node's behaviour silently.
+    The pull-mode keys are written explicitly, also where they equal today's default, so a SOCI
+    upgrade that changes a default does not change the node's behaviour silently.
     """
     mode = spec.pull_mode
     tuning = spec.tuning
@@ -30,7 +30,6 @@ def soci_config(spec: NodeGroupSpec) -> str:
     doc.add("content_store", store)
 
     modes = tomlkit.table(is_super_table=True)
-    modes.add("soci_v1", tomlkit.table().add("enable", False))
     modes.add("soci_v2", tomlkit.table().add("enable", mode.lazy))
     ppu = tomlkit.table()
     ppu.add("enable", mode is PullMode.PARALLEL)
@@ -51,16 +50,11 @@ def soci_config(spec: NodeGroupSpec) -> str:
     modes.add("parallel_pull_unpack", ppu)
     doc.add("pull_modes", modes)
 
-    cri = spec.credential(CredentialKind.CRI_PROXY) is not None
-    doc.add(
-        "cri_keychain",
-        tomlkit.table().add("enable_keychain", cri).add("image_service_path", CONTAINERD_SOCKET),
-    )
-    kube = spec.credential(CredentialKind.KUBERNETES_SECRETS) is not None
-    kc = tomlkit.table().add("enable_keychain", kube)
-    if kube:
-        kc.add("kubeconfig_path", SOCI_KUBECONFIG_PATH)
-    doc.add("kubeconfig_keychain", kc)
+    # Keychains are off by default; docker config (ECR helper, static credentials) is always read.
+    if spec.credential(CredentialKind.CRI_PROXY) is not None:
+        doc.add("cri_keychain", tomlkit.table().add("enable_keychain", True).add("image_service_path", CONTAINERD_SOCKET))
+    if spec.credential(CredentialKind.KUBERNETES_SECRETS) is not None:
+        doc.add("kubeconfig_keychain", tomlkit.table().add("enable_keychain", True).add("kubeconfig_path", SOCI_KUBECONFIG_PATH))
 
     if tuning.mirrors:
         hosts = tomlkit.table(is_super_table=True)

@@ -1,11 +1,10 @@
 # shellcheck shell=bash
 #@ core
 set -eEuo pipefail
-umask 022
 log() { echo "soci-eks: $*" >&2; }
 fail() { log "ERROR: $*"; exit 1; }
 trap 'fail "line $LINENO: $BASH_COMMAND"' ERR
-put() { # PATH MODE <content: atomic, idempotent
+put() { # PATH MODE <content
   mkdir -p "$(dirname "$1")"
   cat >"$1.tmp"
   chmod "$2" "$1.tmp"
@@ -50,13 +49,12 @@ add_token() { # KUBECONFIG SECRET_ARN: service-account token for SOCI's kubeconf
 #@ start
 start_soci() {
   systemctl daemon-reload
-  systemctl enable soci-snapshotter.socket soci-snapshotter.service
-  systemctl stop soci-snapshotter.service soci-snapshotter.socket || true
-  systemctl start soci-snapshotter.socket soci-snapshotter.service
+  systemctl enable soci-snapshotter.socket soci-snapshotter
+  systemctl restart soci-snapshotter.socket soci-snapshotter
   for _ in $(seq 30); do
-    systemctl is-active --quiet soci-snapshotter.service && [ -S "$SOCI_SOCKET" ] && { log "SOCI is up"; return 0; }
+    systemctl is-active -q soci-snapshotter && [ -S "$SOCI_SOCKET" ] && { log "SOCI is up"; return 0; }
     sleep 1
   done
-  journalctl -u soci-snapshotter.service -n 50 --no-pager >&2 || true
+  journalctl -u soci-snapshotter -n 50 --no-pager >&2 || :
   fail "SOCI did not come up in 30 s: containerd and kubelet will not start"
 }
