@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from . import ami
 from .spec import (
     DISK_PRESETS,
     AmiPackage,
@@ -317,11 +318,8 @@ def _node_group(v: Any, path: str, cluster: ClusterSettings) -> NodeGroupSpec:
     c = _obj(v, path, NODE_GROUP_KEYS, required=("name", "ami", "instanceTypes"))
     os_raw = c.get("os", "al2023")
     if os_raw in ("al2", "AL2", "amazon-linux-2"):
-        raise ConfigError(
-            f"{path}.os",
-            "Amazon Linux 2 is end of life: EKS stopped publishing AL2 AMIs on 26 November 2025, and SOCI's node "
-            "bootstrap needs nodeadm (AL2023). Use 'al2023' or 'bottlerocket'.",
-        )
+        with _at(f"{path}.os"):
+            ami.refuse_al2("")
     os_ = _enum(os_raw, f"{path}.os", OperatingSystem)
     mode = _enum(c.get("pullMode", "lazy"), f"{path}.pullMode", PullMode)
     default_creds: tuple[Credential, ...] = (CriProxy(),) if (mode is PullMode.PARALLEL or os_ is OperatingSystem.BOTTLEROCKET) else (EcrCredentialHelper(),)

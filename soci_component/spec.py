@@ -490,6 +490,8 @@ class NodeGroupSpec:
                 raise _fail("tuning", "Bottlerocket exposes only the parallel-pull knobs; 'root', 'mirrors' and 'contentStore' cannot be set there")
             if self.ami.variant == "neuron":
                 raise _fail("ami.variant", "Bottlerocket has 'standard' and 'nvidia' variants; Neuron runs on 'standard'")
+        if self.pull_mode is PullMode.LAZY_WITH_PARALLEL_FALLBACK and isinstance(self.soci_source, AmiPackage):
+            raise _fail("sociSource", "'lazy-with-parallel-fallback' needs SOCI >= 0.14.0 (experimental_parallel_pull_as_fallback), and the version of the AMI's soci-snapshotter package is not published (an older SOCI would silently ignore the key); use a 'release' sociSource (default version " + DEFAULT_SOCI_VERSION + ")")
         if self.pull_mode is PullMode.LAZY_WITH_PARALLEL_FALLBACK and isinstance(self.soci_source, UpstreamRelease):
             if self.soci_source.version_tuple < (0, 14, 0):
                 raise _fail(

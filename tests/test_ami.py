@@ -143,8 +143,6 @@ REFUSED = [
     # AMI soci package (lazy modes) on a release without it
     ("soci-package-missing-lazy", ng("v20250403", "1.30"), "sociSource",
      ["soci-snapshotter package", "AL2023 release v20250403 does not ship", "first in v20250813"]),
-    ("soci-package-missing-fallback", ng("v20241115", "1.31", pull_mode=PullMode.LAZY_WITH_PARALLEL_FALLBACK), "sociSource",
-     ["v20241115 does not ship"]),
     # Kubernetes version the release does not ship
     ("k8s-not-shipped-too-old", ng("v20260714", "1.29"), "kubernetesVersion",
      ["1.29 is not shipped by AL2023 release v20260714", "ships Kubernetes 1.30-1.36", "v20260318"]),

@@ -43,7 +43,7 @@ CASES = [
     (with_(f"{NG}.instanceTypes", ["m7i.xlarge", 5]), "nodeGroups[1].instanceTypes[1]", "expected a string"),
     (with_(f"{NG}.instanceTypes", ["m7i_xlarge"]), "nodeGroups[1].instanceTypes[0]", "is not an EC2 instance type"),
     (with_(f"{NG}.instanceTypes", []), "nodeGroups[1].instanceTypes", "needs at least one EC2 instance type"),
-    (with_(f"{NG}.os", "al2"), "nodeGroups[1].os", "end of life: EKS stopped publishing AL2 AMIs on 26 November 2025"),
+    (with_(f"{NG}.os", "al2"), "nodeGroups[1].os", "end of life: Amazon EKS stopped publishing EKS-optimized Amazon Linux 2 AMIs on November 26, 2025"),
     (with_(f"{NG}.os", "windows"), "nodeGroups[1].os", "expected one of: al2023, bottlerocket"),
     (with_(f"{NG}.ami", {"release": "latest"}), "nodeGroups[1].ami.release", "moving targets like 'latest'/'recommended' roll every node"),
     (with_(f"{NG}.ami", {"amiId": "ami-0123456789abcdef0"}), "nodeGroups[1].ami.containerdVersion", "a raw 'amiId' needs the containerd version"),
