@@ -269,3 +269,15 @@ def test_os_mismatch_refused() -> None:
     s = SCENARIOS["c22-lazy-ecr-ami"]
     with pytest.raises(SpecError, match="AMI is bottlerocket"):
         plan(s.spec, replace(s.profile, os=OperatingSystem.BOTTLEROCKET), CLUSTER, SECRETS)
+
+
+def test_preview_warnings() -> None:
+    lazy_cri = SCENARIOS["c22-lazy-cri-ami"].render().warnings
+    assert any("never rotate" in w for w in lazy_cri)
+    assert not SCENARIOS["c22-lazy-ecr-ami"].render().warnings
+    slow = SCENARIOS["c22-parallel-cri-ami"].render().warnings
+    assert any("250 MiB/s" in w and ">= 600 MiB/s" in w for w in slow)
+    assert not SCENARIOS["c22-parallel-cri-ami-raid0"].render().warnings, "instance store: no EBS throughput warning"
+    s = SCENARIOS["c22-parallel-cri-ami-raid0"]
+    old = replace(s.profile, release="v20251209")
+    assert any("SOCI stays on EBS" in w for w in plan(s.spec, old, CLUSTER, SECRETS).warnings)

@@ -19,6 +19,7 @@ from ..spec import (
     ClusterInfo,
     CredentialKind,
     EcrCredentialHelper,
+    LocalStorage,
     NodeGroupSpec,
     NodeProfile,
     OperatingSystem,
@@ -92,7 +93,7 @@ def plan(spec: NodeGroupSpec, profile: NodeProfile, cluster: ClusterInfo, secret
             files=(),
             user_data=mime.fit(raw),
             raw_user_data=raw,
-            warnings=tuple(warnings(spec)),
+            warnings=tuple(warnings(spec, profile)),
             profile=profile_json(spec, profile),
         )
     files = list(_al2023_files(spec, profile, cluster))
@@ -111,7 +112,7 @@ def plan(spec: NodeGroupSpec, profile: NodeProfile, cluster: ClusterInfo, secret
         raw_user_data=raw,
         nodeconfig=nc,
         script=script,
-        warnings=tuple(warnings(spec)),
+        warnings=tuple(warnings(spec, profile)),
         profile=profile_json(spec, profile),
     )
 
@@ -133,13 +134,33 @@ def _check_profile(spec: NodeGroupSpec, profile: NodeProfile) -> None:
         )
 
 
-def warnings(spec: NodeGroupSpec) -> list[str]:
+PARALLEL_MIN_THROUGHPUT = 600
+"""MiB/s of EBS throughput nodeadm's docs recommend for parallel pull."""
+AL2023_SOCI_ON_RAID = "v20251217"
+"""First AL2023 release that bind-mounts the SOCI root onto the instance-store RAID."""
+
+
+def warnings(spec: NodeGroupSpec, profile: NodeProfile) -> list[str]:
+    """Things that work but that a careful operator wants to know at preview time."""
     out = []
+    ng = f"node group {spec.name}"
     if spec.credential(CredentialKind.CRI_PROXY) is not None and spec.pull_mode.lazy:
         out.append(
-            f"node group {spec.name}: 'cri-proxy' credentials never rotate and are lost when SOCI restarts; lazily "
+            f"{ng}: 'cri-proxy' credentials never rotate and are lost when SOCI restarts; lazily "
             "loaded images then fail to fetch data after ~12 h on ECR (soci#1084). Prefer 'ecr-credential-helper'."
         )
+    if spec.pull_mode.parallel and spec.local_storage is LocalStorage.NONE and spec.disk.throughput_mibps < PARALLEL_MIN_THROUGHPUT:
+        out.append(
+            f"{ng}: parallel pull is bound by disk throughput; the root volume has {spec.disk.throughput_mibps} MiB/s, "
+            f"nodeadm recommends >= {PARALLEL_MIN_THROUGHPUT} MiB/s (disk.preset: parallel) or instance store (localStorage: raid0)"
+        )
+    if (
+        spec.os is OperatingSystem.AL2023
+        and spec.local_storage is LocalStorage.RAID0
+        and profile.release is not None
+        and int(profile.release[1:]) < int(AL2023_SOCI_ON_RAID[1:])
+    ):
+        out.append(f"{ng}: {profile.release} puts containerd on the instance-store RAID but not SOCI's root (from {AL2023_SOCI_ON_RAID}); SOCI stays on EBS")
     return out
 
 
