@@ -29,6 +29,7 @@ from ..spec import (
     StaticCredentials,
     UpstreamRelease,
 )
+from .. import ami
 from . import bottlerocket, containerd, mime, nodeconfig
 from .soci import SOCI_CONFIG_PATH, SOCI_KUBECONFIG_PATH, soci_config
 
@@ -120,13 +121,10 @@ def plan(spec: NodeGroupSpec, profile: NodeProfile, cluster: ClusterInfo, secret
 def _check_profile(spec: NodeGroupSpec, profile: NodeProfile) -> None:
     if profile.os is not spec.os:
         raise SpecError("os", f"the node group says {spec.os.value} but its AMI is {profile.os.value}")
-    if profile.containerd_major == 1 and profile.containerd_version < (1, 7, 16):
-        if not (profile.containerd_version[:2] == (1, 6) and profile.containerd_version >= (1, 6, 32)):
-            raise SpecError(
-                "ami",
-                f"containerd {profile.containerd} does not enforce storage limits or run image GC with a proxy snapshotter "
-                "(containerd#10095); SOCI needs containerd >= 1.7.16 (or 1.6.32)",
-            )
+    problem = ami.containerd_problem(profile.containerd_version)
+    if problem:
+        # resolve_profile refuses these too; plan() checks again so no profile can bypass it.
+        raise SpecError("ami", f"containerd {profile.containerd} {problem}")
     if spec.uses_fast_image_pull and not profile.fast_image_pull:
         raise SpecError(
             "pullMode",
