@@ -50,7 +50,7 @@ add_token() { # KUBECONFIG SECRET_ARN: service-account token for SOCI's kubeconf
 start_soci() {
   systemctl daemon-reload
   systemctl enable soci-snapshotter.socket soci-snapshotter
-  systemctl restart soci-snapshotter.socket soci-snapshotter
+  systemctl restart soci-snapshotter.socket soci-snapshotter || :
   for _ in $(seq 30); do
     systemctl is-active -q soci-snapshotter && [ -S "$SOCI_SOCKET" ] && { log "SOCI is up"; return 0; }
     sleep 1

@@ -1,0 +1,28 @@
+"""Add a SOCI node group to an existing EKS cluster, looked up by name.
+
+    pulumi config set clusterName my-cluster
+    pulumi config set --path 'subnetIds[0]' subnet-0123456789abcdef0
+    pulumi config set --path 'subnetIds[1]' subnet-0fedcba9876543210
+    pulumi up
+"""
+
+import pulumi
+
+from soci_component import AmiPin, ClusterAttachment, EcrCredentialHelper, NodeGroupSpec, PullMode, SociNodeGroup, SociNodeGroupArgs
+
+config = pulumi.Config()
+cluster = ClusterAttachment.from_existing(config.require("clusterName"))
+spec = NodeGroupSpec(
+    name="soci",
+    kubernetes_version=config.get("kubernetesVersion") or "1.33",
+    ami=AmiPin(release=config.get("amiRelease") or "v20260714"),
+    instance_types=("m7i.xlarge",),
+    pull_mode=PullMode.LAZY,
+    credentials=(EcrCredentialHelper(),),
+    labels={"team": "example"},
+)
+node_group = SociNodeGroup("soci", SociNodeGroupArgs(cluster=cluster, spec=spec, subnet_ids=config.require_object("subnetIds")))
+
+pulumi.export("nodeGroupName", node_group.node_group_name)
+pulumi.export("nodeRoleArn", node_group.role_arn)
+pulumi.export("profile", node_group.profile)

@@ -1,0 +1,317 @@
+"""A node in a box for lazy loading: a private TLS registry with htpasswd auth, an image with a SOCI
+index, and real soci-snapshotter + containerd started with the *rendered* configs.
+
+Built on ``tests/daemons.py`` (``Node``, ``Soci``, ``Containerd``, ``Registry``, ``make_tls``).
+
+soci 0.4.1 (Debian's) facts this module works around, all seen here:
+- loopback registry *names* get HTTP for blobs but HTTPS for the referrers call: the registry is
+  reached as ``niab-registry.test`` (a private ``/etc/hosts`` entry inside ``Node``'s namespace),
+  its test CA trusted through ``SSL_CERT_FILE``;
+- ``soci create``/``soci push`` keep artifacts in SOCI's content store at the hard-coded
+  ``/var/lib/soci-snapshotter-grpc/content`` (``--content-store containerd`` ignores ``--address``):
+  the index is built in a throwaway ``Node`` whose ``/var/lib`` is an overlay;
+- its CRI image-service proxy speaks only ``runtime.v1alpha2`` (kubelets >= 1.26 and containerd 2.x
+  speak only ``v1``);
+- it fetches SOCI artifacts (referrers, index, zTOCs) with docker-config credentials only
+  (``fs/artifact_fetcher.go`` ``newRemoteStore``; fixed in 0.5.0 by 666ef046 "Unified HTTP client"),
+  so CRI-proxy credentials alone never lazily load from a private registry;
+- a layer without a zTOC is resolved with ``HEAD /v2/<repo>/manifests/<layer digest>``, which
+  distribution 2.8.3 answers 500, retried 9 times (~8 s per layer) before deferring to containerd:
+  test images keep every layer above ``min_layer_size``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from daemons import Containerd, Node, Registry, Soci, Tls, make_tls
+from scenarios import SCENARIOS
+
+from node import images
+from node.images import Image
+from soci_component.render.bootstrap import CONTAINERD_CONFIG_PATH, DOCKER_CONFIG_PATH, NodeBootstrap
+from soci_component.render.soci import SOCI_CONFIG_PATH
+
+HOST = "niab-registry.test"
+USER = "soci-puller"
+REPO = "soci-eks/app"
+PLAIN_REPO = "soci-eks/plain"
+CRI_CLIENT = Path(__file__).resolve().parent / "cri_client.py"
+K8S = "k8s.io"
+
+
+def containerd_line(b: NodeBootstrap) -> str:
+    """The Debian containerd that stands for the scenario's AMI containerd (1.7.27 -> 1.7.24, 2.2.x -> 2.1.9)."""
+    return "1.7" if b.profile["containerdVersion"].startswith("1.") else "2"
+
+
+@dataclass
+class Published:
+    """The registry and what the tests pull from it."""
+
+    registry: Registry
+    tls: Tls
+    password: str
+    image: Image
+    plain: Image
+    build_log: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.registry.host}/{REPO}:v1"
+
+    @property
+    def plain_ref(self) -> str:
+        return f"{self.registry.host}/{PLAIN_REPO}:v1"
+
+    @property
+    def log(self) -> Path:
+        assert self.registry.process is not None
+        return self.registry.process.log
+
+    def log_offset(self) -> int:
+        return self.log.stat().st_size if self.log.exists() else 0
+
+    def served(self, since: int = 0) -> list[tuple[str, str, int, int]]:
+        """(method, path, status, bytes) of every request answered since ``since`` (an offset in the log)."""
+        with open(self.log, "rb") as f:
+            f.seek(since)
+            text = f.read().decode(errors="replace")
+        out = []
+        for line in text.splitlines():
+            m = re.search(r'"(GET|HEAD|PUT|POST|PATCH|DELETE) (\S+) HTTP/[\d.]+" (\d{3}) (\d+|-)', line)
+            if m:
+                out.append((m.group(1), m.group(2), int(m.group(3)), int(m.group(4)) if m.group(4) != "-" else 0))
+        return out
+
+    def bytes_served(self, since: int = 0) -> int:
+        return sum(n for *_, n in self.served(since))
+
+    def restart_registry(self) -> None:
+        """Make sure the registry answers. One (re)started inside a ``Node`` dies with the node's
+        namespace (daemons.Node kills what is left in it), so call this again after leaving the node."""
+        if self.registry.process is not None and self.registry.process.running() and self.registry.status("/v2/") in (200, 401):
+            return
+        self.registry.stop()
+        self.registry.start()
+
+
+def publish(base: Path, *, layers_mib: tuple[int, ...] = (96, 64, 48), name: str = "e2e") -> Published:
+    """Start the registry, push the image and an index-less image, build and push the SOCI index.
+
+    The caller stops ``published.registry``."""
+    tls = make_tls(base / "tls", names=[HOST])
+    password = "pw-" + secrets.token_hex(12)
+    image = images.build(images.random_layers(layers_mib), name=name)
+    plain = images.build([images.LayerSpec((images.FileSpec("srv/plain.bin", size=12 * images.MiB, seed=99), images.FileSpec("srv/hello.txt", data=b"no index here\n")))], name="plain")
+    reg = Registry(base / "registry", hostname=HOST, tls=tls, users={USER: password})
+    reg.start()
+    try:
+        pub = Published(reg, tls, password, image, plain)
+        client = images.RegistryClient(f"https://127.0.0.1:{reg.port}", user=USER, password=password, cafile=tls.ca)
+        t = time.monotonic()
+        client.push_image(image, REPO, "v1")
+        client.push_image(plain, PLAIN_REPO, "v1")
+        pub.build_log["push_s"] = time.monotonic() - t
+        t = time.monotonic()
+        env = {"SSL_CERT_FILE": str(tls.ca)}
+        with Node(base / "indexer", hosts={HOST: "127.0.0.1"}) as node, Containerd(node, "1.7", "version = 2\n", env=env) as ctd:
+            soci = Soci(node, "", env=env)  # the CLI only
+            ctd.ctr("images", "pull", "--user", f"{USER}:{password}", "--tlscacert", str(tls.ca), pub.ref)
+            created = soci.cli("create", pub.ref, containerd=ctd).stdout
+            soci.cli("push", "--user", f"{USER}:{password}", "--tlscacert", str(tls.ca), pub.ref, containerd=ctd)
+        pub.build_log["index_s"] = time.monotonic() - t
+        pub.build_log["ztocs"] = created.count("-> ztoc")
+        return pub
+    except BaseException:
+        reg.stop()
+        raise
+
+
+# -- a node -------------------------------------------------------------------------------------------
+CREDENTIAL_HELPER = """#!/bin/sh
+# docker credential helper protocol (docker-credential-<name> get): server URL on stdin, JSON out.
+# Stands in for docker-credential-ecr-login, which needs AWS; answers from creds.json beside it.
+dir=$(dirname "$0")
+host=$(cat)
+echo "$1 $host" >>"$dir/calls"
+[ "$1" = get ] || exit 0
+exec {python} -S -c '
+import json, sys
+host, creds = sys.argv[1], json.load(open(sys.argv[2]))
+if host not in creds:
+    print("credentials not found in native keychain"); sys.exit(1)
+u, p = creds[host]
+print(json.dumps({{"ServerURL": host, "Username": u, "Secret": p}}))
+' "$host" "$dir/creds.json"
+"""
+
+
+@dataclass
+class LazyNode:
+    """soci-snapshotter + containerd on a :class:`daemons.Node`, configured as the scenario renders."""
+
+    name: str
+    b: NodeBootstrap
+    node: Node
+    soci: Soci
+    ctd: Containerd
+    pub: Published
+    helper_dir: Path
+
+    # -- CRI, as the kubelet calls it
+    def cri(self, verb: str, *args: str, via_soci: bool = False, api: str = "v1", timeout: float = 120) -> tuple[int, dict[str, Any]]:
+        sock = self.soci.address if via_soci else self.ctd.address
+        r = subprocess.run(
+            [sys.executable, str(CRI_CLIENT), str(sock), verb, *args, "--api", api, "--timeout", str(timeout)],
+            capture_output=True,
+            text=True,
+            timeout=timeout + 30,
+        )
+        try:
+            return r.returncode, json.loads(r.stdout)
+        except json.JSONDecodeError:
+            return r.returncode, {"error": "client", "message": r.stderr[-2000:]}
+
+    def pull(self, ref: str, password: str | None = None, *, user: str = USER, via_soci: bool = False, api: str = "v1") -> tuple[int, dict[str, Any]]:
+        pw = self.pub.password if password is None else password
+        return self.cri("pull", ref, "--user", user, "--password", pw, via_soci=via_soci, api=api)
+
+    # -- what containerd and soci have
+    def images(self) -> list[str]:
+        return self.ctd.ctr("images", "ls", "-q", namespace=K8S).stdout.split()
+
+    def snapshots(self) -> list[str]:
+        return [line.split()[0] for line in self.ctd.ctr("snapshots", "--snapshotter", "soci", "ls", namespace=K8S).stdout.splitlines()[1:] if line.strip()]
+
+    def fuse_mounts(self) -> list[tuple[str, str, str]]:
+        return self.soci.fuse_mounts()
+
+    def findmnt_soci(self) -> list[tuple[str, str]]:
+        """``findmnt --source soci`` as on a node: (target, fstype)."""
+        out = subprocess.run(["findmnt", "-rn", "--source", "soci", "-o", "TARGET,FSTYPE"], capture_output=True, text=True, check=False).stdout
+        return [tuple(line.split(" ", 1)) for line in out.splitlines() if line.startswith(str(self.soci.root))]  # type: ignore[misc]
+
+    def layer_dir(self, path: str) -> Path:
+        """The FUSE mount (one image layer) that has ``path``."""
+        for target, _, _ in self.fuse_mounts():
+            if os.path.lexists(os.path.join(target, path)):
+                return Path(target)
+        raise FileNotFoundError(f"{path} is in no FUSE-mounted layer: {self.fuse_mounts()}")
+
+    @contextlib.contextmanager
+    def rootfs(self, image: Image) -> Iterator[Path]:
+        """The image's root filesystem as a container sees it: a soci view snapshot of the top layer, mounted."""
+        chain = _chain_id([layer.diff_id for layer in image.layers])
+        key = f"soci-eks-test-view-{secrets.token_hex(4)}"
+        target = self.node.base / key
+        target.mkdir()
+        printed = self.ctd.ctr("snapshots", "--snapshotter", "soci", "view", "--target", str(target), key, chain, namespace=K8S).stdout.strip()
+        argv = shlex.split(printed.splitlines()[-1])
+        assert argv[0] == "mount", printed
+        subprocess.run(argv, check=True, capture_output=True)
+        try:
+            yield target
+        finally:
+            subprocess.run(["umount", str(target)], check=False, capture_output=True)
+            self.ctd.ctr("snapshots", "--snapshotter", "soci", "rm", key, namespace=K8S, check=False)
+            target.rmdir()
+
+    def helper_calls(self) -> list[str]:
+        p = self.helper_dir / "calls"
+        return p.read_text().splitlines() if p.exists() else []
+
+
+def _chain_id(diff_ids: list[str]) -> str:
+    import hashlib
+
+    chain = diff_ids[0]
+    for d in diff_ids[1:]:
+        chain = "sha256:" + hashlib.sha256(f"{chain} {d}".encode()).hexdigest()
+    return chain
+
+
+def docker_config_for(b: NodeBootstrap, registry_host: str) -> str | None:
+    """The rendered docker config with the scenario's registries pointed at the test registry (same helper)."""
+    if DOCKER_CONFIG_PATH not in b.paths:
+        return None
+    cfg = json.loads(b.file(DOCKER_CONFIG_PATH).content)
+    if "credHelpers" in cfg:
+        helpers = set(cfg["credHelpers"].values())
+        assert helpers == {"ecr-login"}, cfg
+        cfg["credHelpers"] = {registry_host: "ecr-login"}
+    return json.dumps(cfg)
+
+
+@contextlib.contextmanager
+def lazy_node(base: Path, pub: Published, scenario: str, *, helper_password: str | None = None) -> Iterator[LazyNode]:
+    """Start soci (rendered ``/etc/soci-snapshotter-grpc/config.toml``) then containerd (rendered
+    ``/etc/containerd/config.toml``) on a fresh node; the rendered docker config (if any) goes to
+    soci's ``$HOME/.docker/config.json`` with the test credential helper on soci's ``PATH``."""
+    b = SCENARIOS[scenario].render()
+    helper_dir = base / "helper"
+    helper_dir.mkdir(parents=True)
+    helper = helper_dir / "docker-credential-ecr-login"
+    helper.write_text(CREDENTIAL_HELPER.format(python=sys.executable))
+    helper.chmod(0o755)
+    (helper_dir / "creds.json").write_text(json.dumps({pub.registry.host: [USER, helper_password or pub.password]}))
+    ca_env = {"SSL_CERT_FILE": str(pub.tls.ca)}
+    with Node(base / "node", hosts={HOST: "127.0.0.1"}) as node:
+        dc = docker_config_for(b, pub.registry.host)
+        if dc is not None:
+            node.write(DOCKER_CONFIG_PATH, dc, 0o600)
+        soci = Soci(node, b.file(SOCI_CONFIG_PATH).content, env={**ca_env, "PATH": f"{helper_dir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"})
+        ctd = Containerd(node, containerd_line(b), b.file(CONTAINERD_CONFIG_PATH).content, env=ca_env, start=False)
+        with soci, ctd:
+            ctd.start()
+            yield LazyNode(scenario, b, node, soci, ctd, pub, helper_dir)
+
+
+def read_with_timeout(path: Path, offset: int, length: int, timeout: float = 90) -> tuple[bytes | None, str, float]:
+    """Read in a child process (a FUSE read can block; the test process must stay single-threaded).
+    Returns (data or None, error text, seconds)."""
+    code = "import os,sys\nfd=os.open(sys.argv[1],os.O_RDONLY)\nos.lseek(fd,int(sys.argv[2]),0)\nb=os.read(fd,int(sys.argv[3]))\nsys.stdout.buffer.write(b)\n"
+    t = time.monotonic()
+    try:
+        r = subprocess.run([sys.executable, "-S", "-c", code, str(path), str(offset), str(length)], capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, "timeout", time.monotonic() - t
+    took = time.monotonic() - t
+    if r.returncode != 0:
+        return None, r.stderr.decode(errors="replace").strip().splitlines()[-1], took
+    return r.stdout, "", took
+
+
+def sha256_of(path: Path) -> str:
+    return images.sha256_file(path)
+
+
+def soci_041_config_keys(binary: Path) -> set[str]:
+    """The TOML keys soci-snapshotter-grpc knows, from the ``toml:"..."`` struct tags in its binary."""
+    data = binary.read_bytes()
+    return {m.decode() for m in re.findall(rb'toml:"([a-z_]+)"', data)}
+
+
+def leaf_keys(doc: dict[str, Any], prefix: str = "") -> list[str]:
+    out = []
+    for k, v in doc.items():
+        if isinstance(v, dict):
+            out += leaf_keys(v, f"{prefix}{k}.")
+        else:
+            out.append(f"{prefix}{k}")
+    return out
+
+
+__all__ = ["HOST", "USER", "REPO", "LazyNode", "Published", "lazy_node", "publish", "read_with_timeout", "soci_041_config_keys", "leaf_keys", "sha256_of"]

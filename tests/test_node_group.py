@@ -1,0 +1,412 @@
+"""SociNodeGroup under Pulumi mocks: the launch template carries the renderer's exact bytes, IAM is
+exactly what nodes need, secrets stay in Secrets Manager, existing clusters are looked up by name."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from typing import Any
+
+import pulumi
+import pytest
+from pulumi_mocks import FakeCluster, SociMocks, is_secret, mocked, run, unwrap
+
+from soci_component import ami
+from soci_component.node_group import NODE_POLICIES, ClusterAttachment, NodeGroupError, SociNodeGroup, SociNodeGroupArgs
+from soci_component.render.bootstrap import plan
+from soci_component.spec import (
+    AmiPin,
+    CapacityType,
+    CriProxy,
+    Disk,
+    EcrCredentialHelper,
+    KubernetesSecrets,
+    NodeGroupSpec,
+    OperatingSystem,
+    PullMode,
+    Scaling,
+    Secrets,
+    StaticCredentials,
+    Taint,
+    TaintEffect,
+    UpstreamRelease,
+)
+
+LT = "aws:ec2/launchTemplate:LaunchTemplate"
+NG = "aws:eks/nodeGroup:NodeGroup"
+ATTACH = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+SUBNETS = ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2"]
+
+
+def al2023(name: str = "lazy", **kw: Any) -> NodeGroupSpec:
+    kw.setdefault("instance_types", ("m7i.xlarge",))
+    return NodeGroupSpec(name=name, kubernetes_version="1.33", ami=AmiPin(release="v20260714"), **kw)
+
+
+def bottlerocket(name: str = "br", **kw: Any) -> NodeGroupSpec:
+    return NodeGroupSpec(
+        name=name,
+        kubernetes_version="1.33",
+        ami=AmiPin(release="1.57.0"),
+        instance_types=("m7g.xlarge",),
+        os=OperatingSystem.BOTTLEROCKET,
+        pull_mode=PullMode.PARALLEL,
+        credentials=(CriProxy(),),
+        **kw,
+    )
+
+
+@pytest.fixture
+def m() -> Any:
+    mocks = SociMocks(clusters={"soci-test": FakeCluster()})
+    with mocked(mocks):
+        yield mocks
+
+
+def attach(fake: FakeCluster) -> ClusterAttachment:
+    return ClusterAttachment(
+        name=fake.name,
+        endpoint=fake.endpoint,
+        certificate_authority=fake.certificate_authority,
+        service_cidr=fake.service_cidr,
+        cluster_security_group_id=fake.security_group_id,
+    )
+
+
+def node_group(name: str, spec: NodeGroupSpec, m: SociMocks, cluster: str = "soci-test", **kw: Any) -> SociNodeGroup:
+    return SociNodeGroup(name, SociNodeGroupArgs(cluster=attach(m.clusters[cluster]), spec=spec, subnet_ids=SUBNETS, **kw))
+
+
+def expected_user_data(m: SociMocks, spec: NodeGroupSpec, component: str, cluster: str = "soci-test") -> bytes:
+    """What the renderer produces for this spec with the cluster AWS reports and the ARNs AWS assigned."""
+    statics = [c for c in spec.credentials if isinstance(c, StaticCredentials)]
+    secrets = Secrets(
+        static={c.registry: m.arn("secretsmanager", f"secret:{component}-registry-{i}-AbCdEf") for i, c in enumerate(statics)},
+        kubeconfig_token=m.arn("secretsmanager", f"secret:{component}-kube-token-AbCdEf") if spec.credential(KubernetesSecrets.kind) else None,
+    )
+    return plan(spec, ami.resolve_profile(spec), m.cluster_info(cluster), secrets).user_data
+
+
+def user_data_of(rec: Any) -> bytes:
+    return base64.b64decode(unwrap(rec.inputs["userData"]))
+
+
+SPECS = {
+    "al2023-lazy-ecr": al2023(),
+    "al2023-fallback-static-release": al2023(
+        "static",
+        pull_mode=PullMode.LAZY_WITH_PARALLEL_FALLBACK,
+        credentials=(EcrCredentialHelper(), StaticCredentials("registry.example.com")),
+        soci_source=UpstreamRelease(version="0.15.0"),
+    ),
+    "al2023-parallel-fast-image-pull": al2023("fast", pull_mode=PullMode.PARALLEL, credentials=(CriProxy(),), instance_types=("m7i.2xlarge", "m6i.2xlarge")),
+    "al2023-kube-secrets": al2023("kube", credentials=(KubernetesSecrets(),)),
+    "bottlerocket-parallel": bottlerocket(taints=(Taint("dedicated", TaintEffect.NO_SCHEDULE, "soci"),)),
+}
+
+
+@pytest.mark.parametrize("key", list(SPECS))
+def test_launch_template_user_data_is_the_renderers_output(m: SociMocks, key: str) -> None:
+    spec = SPECS[key]
+    creds = {"registry.example.com": {"username": "u", "password": "p"}}
+
+    def program() -> Any:
+        ng = node_group("ng", spec, m, registry_credentials=pulumi.Output.secret(creds))
+        return ng.user_data_size
+
+    run(program)
+    lt = m.one(LT)
+    got = user_data_of(lt)
+    assert got == expected_user_data(m, spec, "ng")
+    assert len(got) <= 16384
+    profile = ami.resolve_profile(spec)
+    # the AMI comes from the release-pinned SSM parameter (never 'recommended'/'latest')
+    assert m.calls_to("aws:ssm/getParameter:getParameter") == [{"name": profile.ssm_parameter}]
+    assert spec.ami.release in profile.ssm_parameter and "recommended" not in profile.ssm_parameter
+    assert lt.inputs["imageId"] == m.ami_for(profile.ssm_parameter)
+
+
+def test_launch_template_shape(m: SociMocks) -> None:
+    spec = al2023(disk=Disk(size_gib=200, iops=6000, throughput_mibps=600))
+
+    def program() -> Any:
+        node_group("ng", spec, m)
+
+    run(program)
+    lt = m.one(LT).inputs
+    assert lt["metadataOptions"] == {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 2}
+    assert lt["blockDeviceMappings"] == [
+        {
+            "deviceName": "/dev/xvda",
+            "ebs": {"volumeSize": 200, "volumeType": "gp3", "iops": 6000, "throughput": 600, "encrypted": "true", "deleteOnTermination": "true"},
+        }
+    ]
+    assert {t["resourceType"] for t in lt["tagSpecifications"]} == {"instance", "volume"}
+    assert "vpcSecurityGroupIds" not in lt  # EKS then attaches the cluster security group itself
+
+
+def test_bottlerocket_has_os_and_data_volumes(m: SociMocks) -> None:
+    spec = bottlerocket(disk=Disk(size_gib=120, iops=4000, throughput_mibps=500))
+
+    def program() -> Any:
+        node_group("ng", spec, m)
+
+    run(program)
+    devices = {d["deviceName"]: d["ebs"] for d in m.one(LT).inputs["blockDeviceMappings"]}
+    assert devices["/dev/xvdb"] == {"volumeSize": 120, "volumeType": "gp3", "iops": 4000, "throughput": 500, "encrypted": "true", "deleteOnTermination": "true"}
+    assert devices["/dev/xvda"]["volumeSize"] < 10 and devices["/dev/xvda"]["encrypted"] == "true"
+
+
+def test_extra_security_groups_keep_the_cluster_security_group(m: SociMocks) -> None:
+    def program() -> Any:
+        node_group("ng", al2023(), m, security_group_ids=["sg-0extra000000000001"])
+
+    run(program)
+    assert m.one(LT).inputs["vpcSecurityGroupIds"] == [m.clusters["soci-test"].security_group_id, "sg-0extra000000000001"]
+
+
+def test_node_group_inputs(m: SociMocks) -> None:
+    spec = al2023(
+        labels={"team": "ml"},
+        taints=(Taint("dedicated", TaintEffect.NO_SCHEDULE, "soci"), Taint("gpu", TaintEffect.NO_EXECUTE)),
+        capacity_type=CapacityType.SPOT,
+        scaling=Scaling(min_size=0, max_size=5, desired_size=1),
+        instance_types=("m7i.xlarge", "m7i.2xlarge"),
+    )
+
+    def program() -> Any:
+        node_group("ng", spec, m, max_unavailable_percentage=20)
+
+    run(program)
+    ng = m.one(NG)
+    i = ng.inputs
+    lt = m.one(LT)
+    assert i["clusterName"] == "soci-test"
+    assert i["labels"] == {"team": "ml", "soci.snapshotter/enabled": "true", "soci.snapshotter/pull-mode": "lazy"}
+    assert i["taints"] == [{"key": "dedicated", "value": "soci", "effect": "NO_SCHEDULE"}, {"key": "gpu", "effect": "NO_EXECUTE"}]
+    assert i["capacityType"] == "SPOT" and i["instanceTypes"] == ["m7i.xlarge", "m7i.2xlarge"]
+    assert i["scalingConfig"] == {"minSize": 0, "maxSize": 5, "desiredSize": 1}
+    assert i["updateConfig"] == {"maxUnavailablePercentage": 20}
+    assert i["subnetIds"] == SUBNETS
+    assert i["launchTemplate"] == {"id": lt.id, "version": "1"}  # the template's latest version: changes roll the nodes
+    for key in ("amiType", "version", "releaseVersion", "diskSize"):  # custom AMI: the launch template decides
+        assert key not in i
+    assert ng.ignore_changes == ["scalingConfig.desiredSize"]
+    # the same labels and taints reach the kubelet through the user data
+    text = user_data_of(lt).decode()
+    assert "--node-labels=soci.snapshotter/enabled=true,soci.snapshotter/pull-mode=lazy,team=ml" in text
+    assert "--register-with-taints=dedicated=soci:NoSchedule,gpu:NoExecute" in text
+    # the node group waits for its role's policies (nodes could not join without them)
+    attachment_urns = {r.urn for r in m.of_type(ATTACH)}
+    assert attachment_urns <= set(ng.dependencies)
+
+
+@pytest.mark.parametrize("partition,dns", [("aws", "amazonaws.com"), ("aws-cn", "amazonaws.com.cn"), ("aws-us-gov", "amazonaws.com")])
+def test_node_role_has_exactly_the_four_managed_policies(partition: str, dns: str) -> None:
+    mocks = SociMocks(partition=partition, clusters={"soci-test": FakeCluster()})
+    with mocked(mocks) as m:
+
+        def program() -> Any:
+            node_group("ng", al2023(), m)
+
+        run(program)
+    role = m.one("aws:iam/role:Role")
+    policy = json.loads(role.inputs["assumeRolePolicy"])
+    assert policy["Statement"] == [{"Effect": "Allow", "Principal": {"Service": f"ec2.{dns}"}, "Action": "sts:AssumeRole"}]
+    arns = sorted(r.inputs["policyArn"] for r in m.of_type(ATTACH))
+    assert arns == sorted(f"arn:{partition}:iam::aws:policy/{p}" for p in NODE_POLICIES)
+    assert {r.inputs["role"] for r in m.of_type(ATTACH)} == {"ng-node-role"}
+    assert m.of_type(ROLE_POLICY) == []  # no secrets, no inline policy
+    assert "managedPolicyArns" not in role.inputs and "inlinePolicies" not in role.inputs
+
+
+def test_secret_read_permission_is_limited_to_the_groups_own_secrets(m: SociMocks) -> None:
+    creds = pulumi.Output.secret({"registry.example.com": {"username": "u", "password": "p"}, "other.example.com": {"username": "u", "password": "p"}})
+
+    def program() -> Any:
+        node_group("a", al2023("a", credentials=(StaticCredentials("registry.example.com"),)), m, registry_credentials=creds)
+        node_group("b", al2023("b", credentials=(StaticCredentials("other.example.com"), KubernetesSecrets())), m, registry_credentials=creds)
+
+    run(program)
+    policies = {r.name: json.loads(r.inputs["policy"]) for r in m.of_type(ROLE_POLICY)}
+    assert set(policies) == {"a-read-boot-secrets", "b-read-boot-secrets"}
+    assert policies["a-read-boot-secrets"]["Statement"] == [
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": [m.arn("secretsmanager", "secret:a-registry-0-AbCdEf")]}
+    ]
+    assert policies["b-read-boot-secrets"]["Statement"][0]["Resource"] == sorted(
+        [m.arn("secretsmanager", "secret:b-registry-0-AbCdEf"), m.arn("secretsmanager", "secret:b-kube-token-AbCdEf")]
+    )
+    roles = {r.inputs["role"] for r in m.of_type(ROLE_POLICY)}
+    assert roles == {"a-node-role-id", "b-node-role-id"}
+
+
+def test_static_credentials_reach_only_the_secret_version(m: SociMocks) -> None:
+    password = f"pw-{uuid.uuid4().hex}"
+    username = f"user-{uuid.uuid4().hex}"
+    spec = al2023("static", credentials=(EcrCredentialHelper(), StaticCredentials("registry.example.com")))
+
+    def program() -> Any:
+        ng = node_group("ng", spec, m, registry_credentials=pulumi.Output.secret({"registry.example.com": {"username": username, "password": password}}))
+        return pulumi.Output.all(ng.profile, ng.secret_arns, ng.user_data_size, ng.image_id, ng.node_group_name)
+
+    run(program)
+    versions = m.of_type("aws:secretsmanager/secretVersion:SecretVersion")
+    assert len(versions) == 1
+    assert is_secret(versions[0].inputs["secretString"])
+    assert json.loads(unwrap(versions[0].inputs["secretString"])) == {"username": username, "password": password}
+    assert versions[0].inputs["secretId"] == m.arn("secretsmanager", "secret:ng-registry-0-AbCdEf")
+    for rec in m.resources:
+        if rec is versions[0]:
+            continue
+        text = json.dumps(unwrap(rec.inputs), default=str)
+        assert password not in text and username not in text, f"credential leaked into {rec.typ} {rec.name}"
+    assert m.monitor is not None
+    outputs = json.dumps(unwrap(m.monitor.outputs), default=str)
+    assert password not in outputs and username not in outputs
+    # the node fetches it at boot: the user data names the secret, not the value
+    assert m.arn("secretsmanager", "secret:ng-registry-0-AbCdEf").encode() in user_data_of(m.one(LT))
+
+
+def test_missing_static_credentials_fail_with_the_key_path(m: SociMocks) -> None:
+    spec = al2023("static", credentials=(StaticCredentials("registry.example.com"),))
+
+    def program() -> Any:
+        node_group("ng", spec, m, registry_credentials=pulumi.Output.secret({"other.example.com": {"username": "u", "password": "p"}}))
+
+    with pytest.raises(Exception, match=r"registryCredentials\.registry\.example\.com: no credentials for registry\.example\.com"):
+        run(program)
+
+    def program_without() -> Any:
+        node_group("ng2", spec, m)
+
+    with pytest.raises(NodeGroupError, match="credentials: static credentials for registry.example.com need their values"):
+        run(program_without)
+
+
+def test_kubernetes_secrets_identity(m: SociMocks) -> None:
+    spec = al2023("kube", credentials=(KubernetesSecrets(),))
+
+    def program() -> Any:
+        node_group("ng", spec, m)
+
+    run(program)
+    provider = m.one("pulumi:providers:kubernetes")
+    assert json.loads(unwrap(provider.inputs["kubeconfig"]))["clusters"][0]["cluster"]["server"] == m.clusters["soci-test"].endpoint
+    sa = m.one("kubernetes:core/v1:ServiceAccount")
+    assert sa.inputs["metadata"]["namespace"] == "kube-system"
+    role = m.one("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")
+    assert role.inputs["rules"] == [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["list", "watch"]}]
+    binding = m.one("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding")
+    sa_name, role_name = "ng-soci-k8sname", "ng-soci-secret-reader-k8sname"  # names the provider gave them
+    assert binding.inputs["subjects"] == [{"kind": "ServiceAccount", "name": sa_name, "namespace": "kube-system"}]
+    assert binding.inputs["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role_name}
+    token = m.one("kubernetes:core/v1:Secret")
+    assert token.inputs["type"] == "kubernetes.io/service-account-token"
+    assert token.inputs["metadata"]["annotations"] == {"kubernetes.io/service-account.name": sa_name}
+    assert sa.urn in token.dependencies
+    for rec in (sa, role, binding, token):
+        assert rec.provider.startswith(provider.urn), rec.name
+    version = m.one("aws:secretsmanager/secretVersion:SecretVersion")
+    assert is_secret(version.inputs["secretString"]) and unwrap(version.inputs["secretString"]) == m.sa_token
+    text = user_data_of(m.one(LT))
+    assert m.sa_token.encode() not in text
+    assert m.arn("secretsmanager", "secret:ng-kube-token-AbCdEf").encode() in text
+
+
+def test_existing_cluster_by_name(m: SociMocks) -> None:
+    m.clusters["team-cluster"] = FakeCluster(
+        name="team-cluster", endpoint="https://FEDCBA9876543210.yl4.us-west-2.eks.amazonaws.com", service_cidr="10.100.0.0/16"
+    )
+    spec = al2023()
+
+    def program() -> Any:
+        attachment = ClusterAttachment.from_existing("team-cluster")
+        return SociNodeGroup("ng", SociNodeGroupArgs(cluster=attachment, spec=spec, subnet_ids=SUBNETS)).node_group_name
+
+    run(program)
+    assert m.calls_to("aws:eks/getCluster:getCluster") == [{"name": "team-cluster"}]
+    assert m.one(NG).inputs["clusterName"] == "team-cluster"
+    assert m.of_type("aws:eks/accessEntry:AccessEntry") == []  # EKS maps managed node group roles itself
+    assert user_data_of(m.one(LT)) == expected_user_data(m, spec, "ng", cluster="team-cluster")
+    assert b"cidr: 10.100.0.0/16" in user_data_of(m.one(LT))
+
+
+def test_existing_cluster_that_does_not_exist_fails(m: SociMocks) -> None:
+    def program() -> Any:
+        SociNodeGroup("ng", SociNodeGroupArgs(cluster=ClusterAttachment.from_existing("nope"), spec=al2023(), subnet_ids=SUBNETS))
+
+    with pytest.raises(Exception, match="cluster nope not found"):
+        run(program)
+
+
+def test_fast_image_pull_checks_every_instance_type(m: SociMocks) -> None:
+    spec = al2023("fast", pull_mode=PullMode.PARALLEL, credentials=(CriProxy(),), instance_types=("t3.large", "m7i.xlarge", "c6i.large"))
+
+    def program() -> Any:
+        SociNodeGroup("ng", SociNodeGroupArgs(cluster=attach(m.clusters["soci-test"]), spec=spec, subnet_ids=SUBNETS, config_path="nodeGroups[2]"))
+
+    with pytest.raises(Exception) as info:
+        run(program)
+    message = str(info.value)
+    assert "nodeGroups[2].instanceTypes: pull mode 'parallel'" in message
+    assert "t3.large (instanceTypes[0]: 2 vCPU, 8 GiB)" in message and "c6i.large (instanceTypes[2]: 2 vCPU, 4 GiB)" in message
+    assert "m7i.xlarge" not in message.split("too small:")[1]
+    assert sorted(a["instanceType"] for a in m.calls_to("aws:ec2/getInstanceType:getInstanceType")) == ["c6i.large", "m7i.xlarge", "t3.large"]
+    assert m.of_type(LT) == []  # nothing that would boot nodes without SOCI
+
+
+def test_large_instances_pass_and_lazy_groups_are_not_looked_up(m: SociMocks) -> None:
+    def program() -> Any:
+        node_group("fast", SPECS["al2023-parallel-fast-image-pull"], m)
+        node_group("lazy", al2023("lazy", instance_types=("t3.medium",)), m)
+
+    run(program)
+    assert sorted(a["instanceType"] for a in m.calls_to("aws:ec2/getInstanceType:getInstanceType")) == ["m6i.2xlarge", "m7i.2xlarge"]
+    assert len(m.of_type(LT)) == 2
+
+
+def test_raw_ami_id_is_used_as_is(m: SociMocks) -> None:
+    spec = NodeGroupSpec(
+        name="raw",
+        kubernetes_version="1.33",
+        ami=AmiPin(ami_id="ami-0123456789abcdef0", containerd_version="2.2.4"),
+        instance_types=("m7i.xlarge",),
+        soci_source=UpstreamRelease(),
+    )
+
+    def program() -> Any:
+        node_group("ng", spec, m)
+
+    run(program)
+    assert m.one(LT).inputs["imageId"] == "ami-0123456789abcdef0"
+    assert m.calls_to("aws:ssm/getParameter:getParameter") == []
+    assert user_data_of(m.one(LT)) == expected_user_data(m, spec, "ng")
+
+
+def test_refused_release_fails_before_any_resource(m: SociMocks) -> None:
+    spec = NodeGroupSpec(name="bad", kubernetes_version="1.33", ami=AmiPin(release="v20260505"), instance_types=("m7i.xlarge",))
+
+    def program() -> Any:
+        SociNodeGroup("ng", SociNodeGroupArgs(cluster=attach(m.clusters["soci-test"]), spec=spec, subnet_ids=SUBNETS, config_path="nodeGroups[0]"))
+
+    with pytest.raises(NodeGroupError, match=r"nodeGroups\[0\]\.ami\.release: AL2023 release v20260505 ships containerd 2\.2\.3") as info:
+        run(program)
+    assert isinstance(info.value, pulumi.RunError)  # reported without a stack trace
+    assert m.of_type(LT) == [] and m.of_type(NG) == []
+
+
+def test_children_are_parented_and_named_from_the_component(m: SociMocks) -> None:
+    def program() -> Any:
+        node_group("team-a", al2023(credentials=(StaticCredentials("registry.example.com"),)), m,
+                   registry_credentials=pulumi.Output.secret({"registry.example.com": {"username": "u", "password": "p"}}))
+
+    run(program)
+    component = m.one("soci-eks:index:SociNodeGroup")
+    assert component.custom is False
+    children = [r for r in m.resources if r is not component]
+    assert children and all(r.parent == component.urn for r in children)
+    assert all(r.name.startswith("team-a-") for r in children)
