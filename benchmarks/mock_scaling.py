@@ -1,13 +1,16 @@
 """How the program's evaluation time grows with the number of node groups, under Pulumi mocks.
 
-    .venv/bin/python benchmarks/mock_scaling.py            # 1, 10, 50 node groups, 5 runs each
-    .venv/bin/python benchmarks/mock_scaling.py --sizes 1 10 50 100 --runs 3 --profile 50
+    .venv/bin/python benchmarks/mock_scaling.py                       # 1, 10, 50 node groups, 5 runs, 4 GC settings
+    .venv/bin/python benchmarks/mock_scaling.py --sizes 1 10 50 100 --runs 3 --gc default program
+    .venv/bin/python benchmarks/mock_scaling.py --profile 50 --sort tottime   # cProfile one evaluation
 
 A program is one ``SociCluster`` with N node groups cycling through three kinds (AL2023 lazy with the
 ECR helper, AL2023 parallel with FastImagePull on two instance types, Bottlerocket parallel), evaluated
 with ``preview=False`` so every ``apply`` (rendering, base64) runs. Reported per size: the median wall
-time of the runs, resources registered, invokes; then a least-squares line ``time = a + b * N``: ``b``
-is the per-node-group cost. Not a test: timings depend on the machine.
+time of the runs, resources registered, invokes; then least-squares lines ``time = a + b * N`` over the
+medians and the minima: ``b`` is the per-node-group cost. Each GC setting is measured separately: Python's
+cyclic GC is most of the cost at 50 node groups (see ``__main__.py``). Not a test: timings depend on the
+machine and its load.
 """
 
 from __future__ import annotations
@@ -125,10 +128,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=5)
     p.add_argument(
         "--gc",
-        choices=["default", "freeze", "off"],
+        choices=["default", "freeze", "program", "off"],
         nargs="+",
-        default=["default", "freeze", "off"],
-        help="garbage-collector settings to measure: as is; gc.freeze() after imports (what __main__.py does); disabled",
+        default=["default", "freeze", "program", "off"],
+        help="garbage-collector settings to measure: as is; gc.freeze() after imports; freeze + gc.set_threshold(5000, 10, 10) "
+        "(what __main__.py does); disabled",
     )
     p.add_argument("--sort", default="cumulative", help="pstats sort key for --profile (cumulative, tottime)")
     p.add_argument("--profile", type=int, metavar="N", help="cProfile one evaluation with N node groups and print the top functions")
@@ -146,18 +150,23 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     print(f"machine: {machine()}")
+    default_threshold = gc.get_threshold()
     for mode in args.gc:
         gc.enable()
         gc.unfreeze()
+        gc.set_threshold(*default_threshold)
         gc.collect()
-        if mode == "freeze":
+        if mode in ("freeze", "program"):
             gc.freeze()
+        if mode == "program":
+            gc.set_threshold(5000, 10, 10)
         elif mode == "off":
             gc.disable()
         print(f"\ngc: {mode}")
         print(f"{'node groups':>11} {'median s':>9} {'min s':>7} {'resources':>9} {'invokes':>7} {'ms / group':>10}")
         xs: list[float] = []
         ys: list[float] = []
+        mins: list[float] = []
         for n in args.sizes:
             times = []
             for _ in range(args.runs):
@@ -166,11 +175,14 @@ def main(argv: list[str] | None = None) -> int:
             med = statistics.median(times)
             xs.append(n)
             ys.append(med)
+            mins.append(min(times))
             print(f"{n:>11} {med:>9.3f} {min(times):>7.3f} {resources:>9} {calls:>7} {1000 * med / n:>10.1f}")
         if len(xs) >= 2:
-            a, b, r2 = fit(xs, ys)
-            print(f"linear fit: time = {1000 * a:.1f} ms + {1000 * b:.2f} ms x node groups (R^2 = {r2:.4f})")
+            for label, values in (("medians", ys), ("minima", mins)):
+                a, b, r2 = fit(xs, values)
+                print(f"linear fit ({label}): time = {1000 * a:.1f} ms + {1000 * b:.2f} ms x node groups (R^2 = {r2:.4f})")
     gc.enable()
+    gc.set_threshold(*default_threshold)
     return 0
 
 

@@ -55,6 +55,8 @@ class SociClusterArgs:
     """Registry host -> ``{"username", "password"}`` for ``static`` credential sources (a Pulumi secret)."""
     max_unavailable_percentage: int = 33
     """Share of a node group's nodes replaced at once during a rolling update."""
+    metadata_hop_limit: int = 2
+    """IMDSv2 hop limit of the nodes; 1 keeps pods (without host networking) away from the node role."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on every AWS resource."""
 
@@ -155,6 +157,7 @@ class SociCluster(pulumi.ComponentResource):
                     registry_credentials=args.registry_credentials,
                     kubernetes_provider=k8s_provider,
                     max_unavailable_percentage=args.max_unavailable_percentage,
+                    metadata_hop_limit=args.metadata_hop_limit,
                     create_access_entry=True,
                     tags=args.tags,
                     config_path=f"nodeGroups[{i}]",

@@ -168,6 +168,9 @@ class SociNodeGroupArgs:
     these (EKS adds the cluster security group only when the launch template names none)."""
     max_unavailable_percentage: int = 33
     """Rolling updates (new AMI or user data = new launch template version) replace at most this share of nodes at once."""
+    metadata_hop_limit: int = 2
+    """IMDSv2 hop limit. 2 lets pods reach the instance metadata service, and so the node role (which can read
+    this group's boot secrets); 1 keeps pods without host networking away from it."""
     create_access_entry: bool = False
     """Create an ``EC2_LINUX`` EKS access entry for the node role (clusters in API authentication mode;
     :class:`SociCluster` sets it). Leave off for existing clusters: EKS maps managed node group roles itself."""
@@ -212,6 +215,8 @@ class SociNodeGroup(pulumi.ComponentResource):
         super().__init__(TOKEN, name, None, opts)
         spec = args.spec
         path = args.config_path
+        if args.metadata_hop_limit not in range(1, 65):
+            raise NodeGroupError("metadataHopLimit", f"{args.metadata_hop_limit!r}: expected 1..64")
         try:
             profile = ami.resolve_profile(spec, path)
         except SpecError as e:
@@ -345,7 +350,9 @@ class SociNodeGroup(pulumi.ComponentResource):
             image_id=self.image_id,
             user_data=user_data,
             update_default_version=True,
-            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=2),
+            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+                http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=args.metadata_hop_limit
+            ),
             block_device_mappings=_block_devices(spec),
             vpc_security_group_ids=security_groups,
             tag_specifications=[

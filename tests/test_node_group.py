@@ -161,6 +161,14 @@ def test_bottlerocket_has_os_and_data_volumes(m: SociMocks) -> None:
     assert devices["/dev/xvda"]["volumeSize"] < 10 and devices["/dev/xvda"]["encrypted"] == "true"
 
 
+def test_metadata_hop_limit_can_keep_pods_away_from_the_node_role(m: SociMocks) -> None:
+    def program() -> Any:
+        node_group("ng", al2023(), m, metadata_hop_limit=1)
+
+    run(program)
+    assert m.one(LT).inputs["metadataOptions"]["httpPutResponseHopLimit"] == 1
+
+
 def test_extra_security_groups_keep_the_cluster_security_group(m: SociMocks) -> None:
     def program() -> Any:
         node_group("ng", al2023(), m, security_group_ids=["sg-0extra000000000001"])

@@ -6,12 +6,14 @@ Pure: ``plan(spec, profile, cluster, secrets)`` takes plain values and returns a
 
 from __future__ import annotations
 
+import functools
 import json
 import shlex
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+from .. import ami
 from ..spec import (
     DEFAULT_SOCI_ROOT,
     SOCI_SOCKET,
@@ -29,7 +31,6 @@ from ..spec import (
     StaticCredentials,
     UpstreamRelease,
 )
-from .. import ami
 from . import bottlerocket, containerd, mime, nodeconfig
 from .soci import SOCI_CONFIG_PATH, SOCI_KUBECONFIG_PATH, soci_config
 
@@ -172,7 +173,7 @@ def _al2023_files(spec: NodeGroupSpec, profile: NodeProfile, cluster: ClusterInf
         NodeFile(SOCI_CONFIG_PATH, soci_config(spec)),
         NodeFile(
             CONTAINERD_CONFIG_PATH,
-            containerd.merge(containerd.base_config(profile), containerd.soci_fragment(profile, root)),
+            _effective_containerd(profile, root),
             writer=NODEADM_WRITER,
             note="nodeadm's own config for this containerd with the SOCI lines merged in (representative base)",
         ),
@@ -200,6 +201,12 @@ def _al2023_files(spec: NodeGroupSpec, profile: NodeProfile, cluster: ClusterInf
     if spec.credential(CredentialKind.KUBERNETES_SECRETS) is not None:
         files.append(NodeFile(SOCI_KUBECONFIG_PATH, _kubeconfig(cluster), 0o600, note="the service-account token is added at boot from Secrets Manager"))
     return files
+
+
+@functools.lru_cache(maxsize=64)
+def _effective_containerd(profile: NodeProfile, root: str) -> str:
+    """nodeadm's base for this containerd with our fragment merged (pure; cached: tomlkit is slow)."""
+    return containerd.merge(containerd.base_config(profile), containerd.soci_fragment(profile, root))
 
 
 def _ini(sections: dict[str, list[tuple[str, str]]]) -> str:

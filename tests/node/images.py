@@ -34,14 +34,38 @@ class FileSpec:
     size: int = 0
     seed: int = 0
     data: bytes | None = None
+    compressible: bool = False
+    """A quarter random bytes, three quarters text-like runs: gzip -6 makes it ~1.7x smaller and inflating it is real
+    work, as for a typical image layer (pure random data is stored, and "decompresses" at memcpy speed)."""
 
     def content(self) -> bytes:
         if self.data is not None:
             return self.data
-        return random.Random(self.seed).randbytes(self.size)
+        rnd = random.Random(self.seed)
+        if not self.compressible:
+            return rnd.randbytes(self.size)
+        pool = _text_pool()
+        parts, n = [], 0
+        while n < self.size:
+            off = rnd.randrange(0, len(pool) - 3072)
+            parts.append(rnd.randbytes(1024))
+            parts.append(pool[off : off + 3072])
+            n += 4096
+        return b"".join(parts)[: self.size]
 
     def range(self, offset: int, length: int) -> bytes:
         return self.content()[offset : offset + length]
+
+
+_POOL: list[bytes] = []
+
+
+def _text_pool() -> bytes:
+    if not _POOL:
+        rnd = random.Random(12345)
+        words = [bytes(rnd.choices(b"abcdefghijklmnopqrstuvwxyz_/.", k=rnd.randint(3, 12))) for _ in range(2000)]
+        _POOL.append(b" ".join(rnd.choices(words, k=200_000)))
+    return _POOL[0]
 
 
 @dataclass(frozen=True)
@@ -107,14 +131,14 @@ def _tar(files: Sequence[FileSpec]) -> bytes:
     return buf.getvalue()
 
 
-def _gzip(data: bytes) -> bytes:
-    c = zlib.compressobj(1, zlib.DEFLATED, 31)  # gzip container, fast level (random data does not compress anyway)
+def _gzip(data: bytes, level: int) -> bytes:
+    c = zlib.compressobj(level, zlib.DEFLATED, 31)  # gzip container; level 1 for random data (it does not compress anyway)
     return c.compress(data) + c.flush()
 
 
 def build(layers: Sequence[LayerSpec], *, name: str = "image") -> Image:
     """Build (or load from the cache) an OCI image of ``layers``."""
-    recipe = json.dumps([[(f.path, f.size, f.seed, base64.b64encode(f.data).decode() if f.data is not None else None) for f in spec.files] for spec in layers])
+    recipe = json.dumps([[(f.path, f.size, f.seed, base64.b64encode(f.data).decode() if f.data is not None else None, f.compressible) for f in spec.files] for spec in layers])
     key = hashlib.sha256(recipe.encode()).hexdigest()[:16]
     root = cache_dir().parent / "node-images" / f"{name}-{key}"
     blobs = root / "blobs"
@@ -129,7 +153,7 @@ def build(layers: Sequence[LayerSpec], *, name: str = "image") -> Image:
     built = []
     for spec in layers:
         raw = _tar(spec.files)
-        gz = _gzip(raw)
+        gz = _gzip(raw, 6 if any(f.compressible for f in spec.files) else 1)
         digest = "sha256:" + hashlib.sha256(gz).hexdigest()
         tmp = blobs / "sha256" / f".{digest[7:]}.tmp"
         tmp.write_bytes(gz)
@@ -219,7 +243,9 @@ class RegistryClient:
         return self.request("DELETE", f"/v2/{repo}/manifests/{digest}")[0]
 
 
-def random_layers(sizes_mib: Sequence[int], *, seed: int = 7, base_mib: int = 12, marker: bytes = b"hello from the last layer\n") -> list[LayerSpec]:
+def random_layers(
+    sizes_mib: Sequence[int], *, seed: int = 7, base_mib: int = 12, marker: bytes = b"hello from the last layer\n", compressible: bool = False
+) -> list[LayerSpec]:
     """A base layer (``base_mib`` of random data + small files), then one layer per size (one big random
     file + a small one each); the last layer also has ``app/marker.txt``: the "small file in a late layer".
 
@@ -236,7 +262,7 @@ def random_layers(sizes_mib: Sequence[int], *, seed: int = 7, base_mib: int = 12
         )
     ]
     for i, size in enumerate(sizes_mib, start=1):
-        files = [FileSpec(f"data/layer{i}.bin", size=size * MiB, seed=seed * 1000 + i), FileSpec(f"data/layer{i}.small", size=4096, seed=seed * 1000 + 500 + i)]
+        files = [FileSpec(f"data/layer{i}.bin", size=size * MiB, seed=seed * 1000 + i, compressible=compressible), FileSpec(f"data/layer{i}.small", size=4096, seed=seed * 1000 + 500 + i)]
         if i == len(sizes_mib):
             files.append(FileSpec("app/marker.txt", data=marker))
         layers.append(LayerSpec(tuple(files)))

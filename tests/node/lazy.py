@@ -108,13 +108,13 @@ class Published:
         self.registry.start()
 
 
-def publish(base: Path, *, layers_mib: tuple[int, ...] = (96, 64, 48), name: str = "e2e") -> Published:
+def publish(base: Path, *, layers_mib: tuple[int, ...] = (96, 64, 48), name: str = "e2e", compressible: bool = False) -> Published:
     """Start the registry, push the image and an index-less image, build and push the SOCI index.
 
     The caller stops ``published.registry``."""
     tls = make_tls(base / "tls", names=[HOST])
     password = "pw-" + secrets.token_hex(12)
-    image = images.build(images.random_layers(layers_mib), name=name)
+    image = images.build(images.random_layers(layers_mib, compressible=compressible), name=name)
     plain = images.build([images.LayerSpec((images.FileSpec("srv/plain.bin", size=12 * images.MiB, seed=99), images.FileSpec("srv/hello.txt", data=b"no index here\n")))], name="plain")
     reg = Registry(base / "registry", hostname=HOST, tls=tls, users={USER: password})
     reg.start()
@@ -170,6 +170,7 @@ class LazyNode:
     ctd: Containerd
     pub: Published
     helper_dir: Path
+    snapshotter: str = "soci"
 
     # -- CRI, as the kubelet calls it
     def cri(self, verb: str, *args: str, via_soci: bool = False, api: str = "v1", timeout: float = 120) -> tuple[int, dict[str, Any]]:
@@ -218,7 +219,7 @@ class LazyNode:
         key = f"soci-eks-test-view-{secrets.token_hex(4)}"
         target = self.node.base / key
         target.mkdir()
-        printed = self.ctd.ctr("snapshots", "--snapshotter", "soci", "view", "--target", str(target), key, chain, namespace=K8S).stdout.strip()
+        printed = self.ctd.ctr("snapshots", "--snapshotter", self.snapshotter, "view", "--target", str(target), key, chain, namespace=K8S).stdout.strip()
         argv = shlex.split(printed.splitlines()[-1])
         assert argv[0] == "mount", printed
         subprocess.run(argv, check=True, capture_output=True)
@@ -226,7 +227,7 @@ class LazyNode:
             yield target
         finally:
             subprocess.run(["umount", str(target)], check=False, capture_output=True)
-            self.ctd.ctr("snapshots", "--snapshotter", "soci", "rm", key, namespace=K8S, check=False)
+            self.ctd.ctr("snapshots", "--snapshotter", self.snapshotter, "rm", key, namespace=K8S, check=False)
             target.rmdir()
 
     def helper_calls(self) -> list[str]:
@@ -256,10 +257,13 @@ def docker_config_for(b: NodeBootstrap, registry_host: str) -> str | None:
 
 
 @contextlib.contextmanager
-def lazy_node(base: Path, pub: Published, scenario: str, *, helper_password: str | None = None) -> Iterator[LazyNode]:
+def lazy_node(base: Path, pub: Published, scenario: str, *, helper_password: str | None = None, snapshotter: str = "soci") -> Iterator[LazyNode]:
     """Start soci (rendered ``/etc/soci-snapshotter-grpc/config.toml``) then containerd (rendered
     ``/etc/containerd/config.toml``) on a fresh node; the rendered docker config (if any) goes to
-    soci's ``$HOME/.docker/config.json`` with the test credential helper on soci's ``PATH``."""
+    soci's ``$HOME/.docker/config.json`` with the test credential helper on soci's ``PATH``.
+
+    ``snapshotter="overlayfs"``: the same, but the CRI plugin's snapshotter set back to containerd's
+    default (the baseline for benchmarks)."""
     b = SCENARIOS[scenario].render()
     helper_dir = base / "helper"
     helper_dir.mkdir(parents=True)
@@ -273,10 +277,23 @@ def lazy_node(base: Path, pub: Published, scenario: str, *, helper_password: str
         if dc is not None:
             node.write(DOCKER_CONFIG_PATH, dc, 0o600)
         soci = Soci(node, b.file(SOCI_CONFIG_PATH).content, env={**ca_env, "PATH": f"{helper_dir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"})
-        ctd = Containerd(node, containerd_line(b), b.file(CONTAINERD_CONFIG_PATH).content, env=ca_env, start=False)
+        config = b.file(CONTAINERD_CONFIG_PATH).content
+        if snapshotter != "soci":
+            config = _with_cri_snapshotter(config, snapshotter)
+        ctd = Containerd(node, containerd_line(b), config, env=ca_env)
         with soci, ctd:
-            ctd.start()
-            yield LazyNode(scenario, b, node, soci, ctd, pub, helper_dir)
+            yield LazyNode(scenario, b, node, soci, ctd, pub, helper_dir, snapshotter)
+
+
+def _with_cri_snapshotter(config: str, snapshotter: str) -> str:
+    import tomlkit
+
+    doc = tomlkit.parse(config)
+    plugins = doc["plugins"]
+    table = plugins["io.containerd.cri.v1.images"] if "io.containerd.cri.v1.images" in plugins else plugins["io.containerd.grpc.v1.cri"]["containerd"]  # type: ignore[index]
+    assert table["snapshotter"] == "soci"  # type: ignore[index]
+    table["snapshotter"] = snapshotter  # type: ignore[index]
+    return tomlkit.dumps(doc)
 
 
 def read_with_timeout(path: Path, offset: int, length: int, timeout: float = 90) -> tuple[bytes | None, str, float]:
