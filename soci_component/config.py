@@ -415,7 +415,7 @@ def _soci_source(v: Any, path: str) -> SociSource:
 
 
 def _tuning(v: Any, path: str) -> SociTuning:
-    c = _obj(v, path, ("minLayerSize", "root", "contentStore", "parallel", "mirrors"))
+    c = _obj(v, path, ("minLayerSize", "root", "contentStore", "parallel", "mirrors", "v1Indexes"))
     d = SociTuning()
     mirrors = []
     for i, m in enumerate(_list(c.get("mirrors", []), f"{path}.mirrors")):
@@ -435,6 +435,7 @@ def _tuning(v: Any, path: str) -> SociTuning:
             parallel=_parallel(c.get("parallel", {}), f"{path}.parallel"),
             content_store=None if "contentStore" not in c else _enum(c["contentStore"], f"{path}.contentStore", ContentStore),
             mirrors=tuple(mirrors),
+            v1_indexes=_bool(c.get("v1Indexes", False), f"{path}.v1Indexes"),
         )
 
 

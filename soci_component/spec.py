@@ -274,6 +274,9 @@ class SociTuning:
     content_store: ContentStore | None = None
     """``soci`` or ``containerd``; unset picks by pull mode (parallel: containerd, as nodeadm)."""
     mirrors: tuple[RegistryMirror, ...] = ()
+    v1_indexes: bool = False
+    """Also lazy-load images indexed with SOCI v1 (``soci create`` + ``soci push``, found through the
+    Referrers API); SOCI >= 0.10 ignores them unless ``[pull_modes.soci_v1] enable = true``."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.min_layer_size, int) or isinstance(self.min_layer_size, bool) or self.min_layer_size < 0:

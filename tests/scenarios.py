@@ -113,7 +113,7 @@ def _special() -> list[Scenario]:
             _spec(
                 "custom",
                 c22,
-                tuning=SociTuning(root="/var/lib/soci-snapshotter", min_layer_size=0, mirrors=(RegistryMirror("docker.io", ("mirror.example.com",)),)),
+                tuning=SociTuning(root="/var/lib/soci-snapshotter", min_layer_size=0, mirrors=(RegistryMirror("docker.io", ("mirror.example.com",)),), v1_indexes=True),
                 labels={"team": "ml"},
                 taints=taints,
             ),

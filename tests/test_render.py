@@ -104,6 +104,7 @@ def test_soci_config(name: str) -> None:
     mode = s.spec.pull_mode
     ppu = cfg["pull_modes"]["parallel_pull_unpack"]
     assert cfg["pull_modes"]["soci_v2"]["enable"] is mode.lazy
+    assert cfg["pull_modes"].get("soci_v1", {}).get("enable", False) is (mode.lazy and s.spec.tuning.v1_indexes)
     assert ppu["enable"] is (mode is PullMode.PARALLEL)
     assert ppu.get("experimental_parallel_pull_as_fallback", False) is (mode is PullMode.LAZY_WITH_PARALLEL_FALLBACK)
     if mode.parallel:  # the constraint SOCI enforces at start-up (fs/fs.go)

@@ -10,7 +10,7 @@ USER_DATA_LIMIT = 16384
 """EC2: "User data is limited to 16 KB, in raw form, before it is base64-encoded"."""
 
 NODECONFIG = "application/node.eks.aws"
-SHELL = 'text/x-shellscript; charset="us-ascii"'
+SHELL = "text/x-shellscript"
 
 
 class UserDataTooLarge(ValueError):

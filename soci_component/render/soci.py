@@ -30,6 +30,8 @@ def soci_config(spec: NodeGroupSpec) -> str:
     doc.add("content_store", store)
 
     modes = tomlkit.table(is_super_table=True)
+    if mode.lazy and tuning.v1_indexes:
+        modes.add("soci_v1", tomlkit.table().add("enable", True))
     modes.add("soci_v2", tomlkit.table().add("enable", mode.lazy))
     ppu = tomlkit.table()
     ppu.add("enable", mode is PullMode.PARALLEL)
