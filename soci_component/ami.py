@@ -29,6 +29,7 @@ from typing import NoReturn, TextIO
 from soci_component.spec import (
     AmiPackage,
     Arch,
+    LocalStorage,
     NodeGroupSpec,
     NodeProfile,
     OperatingSystem,
@@ -52,6 +53,7 @@ __all__ = [
     "arch_of",
     "arch_of_instance_types",
     "check_instance_sizes",
+    "check_local_storage",
     "containerd_problem",
     "lookup_release",
     "main",
@@ -425,6 +427,23 @@ def check_instance_sizes(spec: NodeGroupSpec, facts: Mapping[str, tuple[int, int
                                          f"instances with fewer than {FAST_IMAGE_PULL_MIN_VCPUS} vCPUs or less than 7 GiB of memory; too small: "
                                          f"{', '.join(small)}; use larger types (nodeadm recommends 2xlarge or larger), or an upstream SOCI "
                                          "release as sociSource (configured by this component, no size floor)")
+
+
+def check_local_storage(spec: NodeGroupSpec, instance_store: Mapping[str, bool], path: str = "") -> None:
+    """With ``localStorage: raid0``, fail listing EVERY instance type that has no instance store.
+
+    ``instance_store``: instance type -> ``instance_storage_supported`` from ``aws.ec2.get_instance_type``.
+    Without NVMe instance store nodeadm (or Bottlerocket's ``ephemeral-storage init``) has nothing to
+    build the RAID from, and containerd and SOCI would silently stay on EBS."""
+    if spec.local_storage is not LocalStorage.RAID0:
+        return
+    missing = [t for t in spec.instance_types if t not in instance_store]
+    if missing:
+        raise ValueError(f"check_local_storage: no instance-store fact for {', '.join(missing)}; look every instance type up first")
+    without = [f"{t} (instanceTypes[{i}])" for i, t in enumerate(spec.instance_types) if not instance_store[t]]
+    if without:
+        raise SpecError(f"{path}.localStorage" if path else "localStorage", f"'raid0' puts containerd and SOCI on the instance-store NVMe, but these types have none: "
+                                        f"{', '.join(without)}; use types with local NVMe (e.g. m6id, c6id, r6id, m7gd) or localStorage: none")
 
 
 # --------------------------------------------------------------------------------------------

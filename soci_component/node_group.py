@@ -27,6 +27,7 @@ from .render.bootstrap import NodeBootstrap, plan, profile_json, warnings
 from .spec import (
     ClusterInfo,
     CredentialKind,
+    LocalStorage,
     NodeGroupSpec,
     NodeProfile,
     OperatingSystem,
@@ -303,7 +304,7 @@ class SociNodeGroup(pulumi.ComponentResource):
             assert profile.ami_id is not None
             self.image_id = pulumi.Output.from_input(profile.ami_id)
         size_check: pulumi.Output[Any] = pulumi.Output.from_input(True)
-        if spec.uses_fast_image_pull:
+        if spec.uses_fast_image_pull or spec.local_storage is LocalStorage.RAID0:
             facts = [aws.ec2.get_instance_type_output(instance_type=t, opts=invoke) for t in spec.instance_types]
             size_check = pulumi.Output.all(*facts).apply(lambda results: self._check_sizes(results, path))
 
@@ -411,6 +412,7 @@ class SociNodeGroup(pulumi.ComponentResource):
         facts = {r.instance_type: (int(r.default_vcpus), int(r.memory_size)) for r in results}
         try:
             ami.check_instance_sizes(self.spec, facts, path)
+            ami.check_local_storage(self.spec, {r.instance_type: bool(r.instance_storage_supported) for r in results}, path)
         except SpecError as e:
             raise NodeGroupError(e.path, e.message) from None
         return True

@@ -47,7 +47,12 @@ INSTANCE_FACTS: dict[str, tuple[int, int]] = {
     "m7g.xlarge": (4, 16384),
     "m7g.2xlarge": (8, 32768),
     "c7g.2xlarge": (8, 16384),
+    "m6id.2xlarge": (8, 32768),
+    "c6id.2xlarge": (8, 16384),
+    "m7gd.xlarge": (4, 16384),
 }
+INSTANCE_STORE = {"m6id.2xlarge", "c6id.2xlarge", "m7gd.xlarge"}
+"""Types with NVMe instance store (``instanceStorageSupported``)."""
 
 
 @dataclass
@@ -231,7 +236,13 @@ class SociMocks(pulumi.runtime.Mocks):
             return {"name": a["name"], "value": value, "insecureValue": value, "type": "String", "arn": "arn", "id": a["name"], "version": 1}
         if t == "aws:ec2/getInstanceType:getInstanceType":
             vcpus, mib = INSTANCE_FACTS[a["instanceType"]]
-            return {"instanceType": a["instanceType"], "defaultVcpus": vcpus, "memorySize": mib, "id": a["instanceType"]}
+            return {
+                "instanceType": a["instanceType"],
+                "defaultVcpus": vcpus,
+                "memorySize": mib,
+                "instanceStorageSupported": a["instanceType"] in INSTANCE_STORE,
+                "id": a["instanceType"],
+            }
         if t == "aws:eks/getCluster:getCluster":
             c = self.clusters.get(a["name"])
             if c is None:

@@ -7,6 +7,7 @@ import importlib.util
 import os as os_mod
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from soci_component.spec import (
     AmiPin,
     Arch,
     CriProxy,
+    LocalStorage,
     NodeGroupSpec,
     OperatingSystem,
     PullMode,
@@ -501,3 +503,14 @@ def test_list(capsys: pytest.CaptureFixture[str]) -> None:
     assert any(line.split()[:3] == ["al2023", "v20251108", "1.28-1.30=1.7.27"] for line in lines)
     assert any("v20260505" in line and "REFUSED" in line for line in lines)
     assert any("v20260724" in line and "UNCONFIRMED" in line for line in lines)
+
+
+def test_local_storage_check_lists_types_without_instance_store() -> None:
+    spec = NodeGroupSpec(name="nvme", kubernetes_version="1.33", ami=AmiPin(release="v20260714"),
+                         instance_types=("m6id.2xlarge", "m7i.2xlarge"), local_storage=LocalStorage.RAID0)
+    ami.check_local_storage(spec, {"m6id.2xlarge": True, "m7i.2xlarge": True})
+    with pytest.raises(SpecError) as err:
+        ami.check_local_storage(spec, {"m6id.2xlarge": True, "m7i.2xlarge": False}, "nodeGroups[3]")
+    assert err.value.path == "nodeGroups[3].localStorage"
+    assert "have none: m7i.2xlarge (instanceTypes[1]);" in err.value.message
+    ami.check_local_storage(replace(spec, local_storage=LocalStorage.NONE), {})  # not raid0: nothing to check

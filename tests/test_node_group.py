@@ -22,6 +22,7 @@ from soci_component.spec import (
     Disk,
     EcrCredentialHelper,
     KubernetesSecrets,
+    LocalStorage,
     NodeGroupSpec,
     OperatingSystem,
     PullMode,
@@ -375,6 +376,33 @@ def test_large_instances_pass_and_lazy_groups_are_not_looked_up(m: SociMocks) ->
     run(program)
     assert sorted(a["instanceType"] for a in m.calls_to("aws:ec2/getInstanceType:getInstanceType")) == ["m6i.2xlarge", "m7i.2xlarge"]
     assert len(m.of_type(LT)) == 2
+
+
+def test_raid0_needs_instance_store_on_every_type(m: SociMocks) -> None:
+    spec = al2023("nvme", local_storage=LocalStorage.RAID0, instance_types=("m6id.2xlarge", "m7i.2xlarge", "c6id.2xlarge", "m6i.2xlarge"))
+
+    def program() -> Any:
+        SociNodeGroup("ng", SociNodeGroupArgs(cluster=attach(m.clusters["soci-test"]), spec=spec, subnet_ids=SUBNETS, config_path="nodeGroups[0]"))
+
+    with pytest.raises(Exception) as info:
+        run(program)
+    message = str(info.value)
+    assert "nodeGroups[0].localStorage: 'raid0' puts containerd and SOCI on the instance-store NVMe" in message
+    assert "m7i.2xlarge (instanceTypes[1]), m6i.2xlarge (instanceTypes[3])" in message
+    listed = message.split("have none:")[1].split(";")[0]
+    assert "m6id.2xlarge" not in listed and "c6id.2xlarge" not in listed
+    assert m.of_type(LT) == []
+
+
+def test_raid0_on_nvme_types_deploys(m: SociMocks) -> None:
+    spec = al2023("nvme", local_storage=LocalStorage.RAID0, instance_types=("m6id.2xlarge", "c6id.2xlarge"))
+
+    def program() -> Any:
+        node_group("ng", spec, m)
+
+    run(program)
+    assert sorted(a["instanceType"] for a in m.calls_to("aws:ec2/getInstanceType:getInstanceType")) == ["c6id.2xlarge", "m6id.2xlarge"]
+    assert user_data_of(m.one(LT)) == expected_user_data(m, spec, "ng")
 
 
 def test_raw_ami_id_is_used_as_is(m: SociMocks) -> None:
