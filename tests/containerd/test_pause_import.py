@@ -1,0 +1,106 @@
+"""The rendered kubelet drop-in's pause-image import, executed with the real ctr against real daemons.
+
+On containerd >= 2.2.3 the sandbox (pause) image must be in SOCI's snapshotter before the kubelet
+starts (amazon-eks-ami#2710); the boot script installs a kubelet ``ExecStartPre`` that imports
+``/etc/eks/pause.tar``. This runs that exact command line (only the binary path and the daemon's
+address are added) with containerd 2.x's ``ctr`` against the rendered containerd and SOCI configs,
+and checks the image landed in SOCI's snapshotter, not overlayfs.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import shlex
+import subprocess
+import tarfile
+from pathlib import Path
+
+from scenarios import SCENARIOS
+from test_rendered import CONTAINERD_CONFIG, SOCI_CONFIG, SOCI_KUBECONFIG, start_node_daemons
+
+from soci_component.render.bootstrap import KUBELET_PAUSE_DROPIN_PATH, PAUSE_TAR
+
+PAUSE_REF = "localhost/kubernetes/pause:latest"
+
+
+def _blob(blobs: dict[str, bytes], data: bytes) -> dict[str, object]:
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    blobs[digest] = data
+    return {"digest": digest, "size": len(data)}
+
+
+def pause_archive() -> tuple[bytes, str]:
+    """An OCI image-layout tar like ``ctr images export`` writes for the AMI's pause image."""
+    layer_tar = io.BytesIO()
+    with tarfile.open(fileobj=layer_tar, mode="w") as t:
+        data = b"#!/bin/sh\n# stand-in for the pause binary\n"
+        info = tarfile.TarInfo("pause")
+        info.size, info.mode, info.mtime = len(data), 0o755, 1700000000
+        t.addfile(info, io.BytesIO(data))
+    raw = layer_tar.getvalue()
+    blobs: dict[str, bytes] = {}
+    layer = {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **_blob(blobs, gzip.compress(raw, mtime=0))}
+    config = json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {"Entrypoint": ["/pause"]},
+            "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(raw).hexdigest()]},
+        }
+    ).encode()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **_blob(blobs, config)},
+            "layers": [layer],
+        }
+    ).encode()
+    desc = {"mediaType": "application/vnd.oci.image.manifest.v1+json", **_blob(blobs, manifest)}
+    desc["annotations"] = {"io.containerd.image.name": PAUSE_REF, "org.opencontainers.image.ref.name": "latest"}
+    desc["platform"] = {"architecture": "amd64", "os": "linux"}
+    index = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [desc]}).encode()
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as t:
+        for name, data in [("oci-layout", b'{"imageLayoutVersion":"1.0.0"}'), ("index.json", index)] + [
+            (f"blobs/sha256/{d[7:]}", b) for d, b in blobs.items()
+        ]:
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime = len(data), 1700000000
+            t.addfile(info, io.BytesIO(data))
+    return out.getvalue(), str(layer["digest"])
+
+
+def exec_start_pre(dropin: str) -> list[str]:
+    lines = [ln.split("=", 1)[1] for ln in dropin.splitlines() if ln.startswith("ExecStartPre=")]
+    assert len(lines) == 1, dropin
+    return shlex.split(lines[0])
+
+
+def test_rendered_pause_import_puts_the_pause_image_into_soci(node) -> None:
+    scenario = SCENARIOS["c22-lazy-ecr-release"]  # containerd 2.2.4: needs the import
+    rendered = scenario.render()
+    files = {f.path: f.content for f in rendered.files}
+    argv = exec_start_pre(files[KUBELET_PAUSE_DROPIN_PATH])
+    assert argv[0] == "/usr/bin/ctr" and argv[-1] == PAUSE_TAR
+
+    ctd, soci = start_node_daemons(node, files[CONTAINERD_CONFIG], files[SOCI_CONFIG], "2", scenario.spec.tuning.root)
+    archive, layer_digest = pause_archive()
+    node.write(PAUSE_TAR, archive)
+    files.pop(SOCI_KUBECONFIG, None)
+
+    # The drop-in's own arguments, with this node's ctr binary, daemon address and file location.
+    real = ctd._ctr_argv(*argv[1:-1], str(node.path(PAUSE_TAR)))
+    r = subprocess.run(real, capture_output=True, text=True, env=ctd.env(), check=False, timeout=120)
+    assert r.returncode == 0, f"{shlex.join(real)}\n{r.stderr}\n{r.stdout}"
+
+    assert PAUSE_REF in ctd.ctr("images", "ls", "-q", namespace="k8s.io").stdout.split()
+    snapshots = ctd.ctr("snapshots", "--snapshotter", "soci", "ls", namespace="k8s.io").stdout.splitlines()[1:]
+    assert snapshots, "the pause image was not unpacked into the soci snapshotter"
+    assert Path(soci.root).exists()
+    assert layer_digest in ctd.ctr("content", "ls", "-q", namespace="k8s.io").stdout.split()
+    # and overlayfs got nothing: SOCI owns the pause image from the first sandbox on
+    assert ctd.ctr("snapshots", "--snapshotter", "overlayfs", "ls", namespace="k8s.io").stdout.splitlines()[1:] == []
