@@ -282,3 +282,12 @@ def test_preview_warnings() -> None:
     s = SCENARIOS["c22-parallel-cri-ami-raid0"]
     old = replace(s.profile, release="v20251209")
     assert any("SOCI stays on EBS" in w for w in plan(s.spec, old, CLUSTER, SECRETS).warnings)
+
+
+def test_default_ecr_registry_follows_account_region_and_partition() -> None:
+    s = SCENARIOS["c22-lazy-ecr-ami"]
+    docker = json.loads(s.render().file(DOCKER_CONFIG_PATH).content)
+    assert docker == {"credHelpers": {"111122223333.dkr.ecr.us-west-2.amazonaws.com": "ecr-login"}}
+    china = replace(CLUSTER, region="cn-north-1", partition="aws-cn", account_id="444455556666")
+    cn = json.loads(plan(s.spec, s.profile, china, SECRETS).file(DOCKER_CONFIG_PATH).content)
+    assert cn == {"credHelpers": {"444455556666.dkr.ecr.cn-north-1.amazonaws.com.cn": "ecr-login"}}

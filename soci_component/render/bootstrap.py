@@ -164,7 +164,14 @@ def warnings(spec: NodeGroupSpec, profile: NodeProfile) -> list[str]:
 
 
 def _ecr_hosts(helper: EcrCredentialHelper, cluster: ClusterInfo) -> list[str]:
-    return [h.format(account=cluster.account_id, region=cluster.region) for h in helper.registries]
+    """Registry hosts for the ECR helper; ``{account}``/``{region}`` are the cluster's (China: ``.com.cn``)."""
+    hosts = []
+    for h in helper.registries:
+        host = h.format(account=cluster.account_id, region=cluster.region)
+        if "{" in h and cluster.partition == "aws-cn":
+            host += ".cn"
+        hosts.append(host)
+    return hosts
 
 
 def _al2023_files(spec: NodeGroupSpec, profile: NodeProfile, cluster: ClusterInfo) -> list[NodeFile]:
