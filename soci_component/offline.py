@@ -64,6 +64,11 @@ def write_tree(bootstraps: list[NodeBootstrap], out: Path) -> list[Path]:
         meta["userDataBytes"] = len(b.user_data)
         meta["userDataGzipped"] = b.user_data != b.raw_user_data
         meta["files"] = {f.path: {"mode": f"{f.mode:04o}", "writtenBy": f.writer, **({"note": f.note} if f.note else {})} for f in b.files}
+        if not b.files:
+            meta["filesNote"] = (
+                "Bottlerocket writes containerd's and SOCI's files itself from the settings in user-data "
+                "(settings.container-runtime, settings.container-runtime-plugins.soci-snapshotter); nothing else is written"
+            )
         meta["warnings"] = list(b.warnings)
         (base / "profile.json").write_text(json.dumps(meta, indent=2) + "\n")
         written += [base / "user-data", base / "profile.json"]
