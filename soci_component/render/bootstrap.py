@@ -25,7 +25,6 @@ from ..spec import (
     NodeGroupSpec,
     NodeProfile,
     OperatingSystem,
-    PullMode,
     Secrets,
     SpecError,
     StaticCredentials,
@@ -371,4 +370,4 @@ def profile_json(spec: NodeGroupSpec, profile: NodeProfile) -> dict[str, Any]:
     }
 
 
-__all__ = ["NodeBootstrap", "NodeFile", "plan", "boot_script", "profile_json", "PullMode"]
+__all__ = ["NodeBootstrap", "NodeFile", "boot_script", "plan", "profile_json", "warnings"]

@@ -5,8 +5,6 @@ Pure: plain values in, TOML text out, built as data with tomlkit.
 
 from __future__ import annotations
 
-from typing import Any
-
 import tomlkit
 from tomlkit.container import Container
 from tomlkit.items import Table
@@ -133,19 +131,3 @@ def _merge_into(target: Container | Table, source: Container | Table) -> None:
             _merge_into(existing, value)
         else:
             target[key] = value
-
-
-def plain(text: str) -> dict[str, Any]:
-    """Parse TOML into plain Python values (for comparisons)."""
-    return tomlkit.parse(text).unwrap()
-
-
-def dict_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """The reference semantics of :func:`merge` on plain dicts (nodeadm's mergo WithOverride)."""
-    out = dict(base)
-    for k, v in over.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = dict_merge(out[k], v)
-        else:
-            out[k] = v
-    return out
