@@ -22,6 +22,7 @@ import re
 import pytest
 from daemons import Containerd, CriView, DaemonFailed, Node, Soci, containerd_daemon, cri_images
 from scenarios import CLUSTER, PROFILES, SCENARIOS, SECRETS, al2023_scenarios
+from test_harness import V2_SOCI
 
 from soci_component import ami
 from soci_component.render.bootstrap import plan
@@ -101,16 +102,7 @@ def test_rendered_node_runs_soci(node, name):
 
 
 SEED_V2 = 'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd]\nsnapshotter = "soci"\n'
-DOCUMENTED_V2 = f"""version = 2
-[proxy_plugins.soci]
-type = "snapshot"
-address = "{SOCI_SOCKET}"
-[proxy_plugins.soci.exports]
-root = "/var/lib/soci-snapshotter-grpc"
-[plugins."io.containerd.grpc.v1.cri".containerd]
-snapshotter = "soci"
-disable_snapshot_annotations = false
-"""
+DOCUMENTED_V2 = V2_SOCI  # the documented 1.x snippet (soci-snapshotter.md §3.1), as in the harness tests
 
 
 @pytest.mark.parametrize("config", [SEED_V2, DOCUMENTED_V2], ids=["seed-snippet", "documented-1.x-snippet"])
