@@ -14,10 +14,12 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from soci_component.cluster import SociCluster, SociClusterArgs
-from soci_component.config import PROJECT, StackConfig, VpcSettings, parse
-from soci_component.node_group import check_command
-from soci_component.spec import SOCI_LABEL, SOCI_LABEL_VALUE, SpecError
+from soci_component.components.cluster import SociCluster, SociClusterArgs
+from soci_component.components.errors import failure
+from soci_component.components.node_group import check_command
+from soci_component.config import PROJECT, parse
+from soci_component.errors import SpecError
+from soci_component.spec import SOCI_LABEL, SOCI_LABEL_VALUE, NatGateways, StackSpec, VpcSpec
 
 CREDENTIALS_KEY = "registryCredentials"
 
@@ -26,10 +28,6 @@ CREDENTIALS_KEY = "registryCredentials"
 # generation less often cut the per-node-group cost from ~33 to ~18 ms (benchmarks/mock_scaling.py, `--gc program`).
 gc.freeze()
 gc.set_threshold(5000, 10, 10)
-
-
-class StackConfigError(SpecError, pulumi.RunError):
-    """Invalid stack config; Pulumi reports it without a stack trace."""
 
 
 def _decode(value: Any) -> Any:
@@ -42,33 +40,33 @@ def _decode(value: Any) -> Any:
     return value
 
 
-def read_stack_config() -> tuple[StackConfig, pulumi.Output[Any] | None]:
+def read_stack_config() -> tuple[StackSpec, pulumi.Output[Any] | None]:
     """Every ``soci-eks:*`` key of the stack (unknown keys included, so typos fail), and the registry credentials."""
     keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
     raw = {k: _decode(runtime_config.get_config(k)) for k in sorted(keys) if k.startswith(f"{PROJECT}:")}
     creds_key = f"{PROJECT}:{CREDENTIALS_KEY}"
     if raw.get(creds_key) not in (None, {}) and not runtime_config.is_config_secret(creds_key):
-        raise StackConfigError(
+        raise failure(SpecError(
             CREDENTIALS_KEY,
             "holds registry credentials in plain text; remove it and set each value as a secret: "
             f"pulumi config set --secret --path '{CREDENTIALS_KEY}[\"registry.example.com\"].password' ...",
-        )
+        ))
     try:
         stack = parse(raw, region=pulumi.Config("aws").get("region"))
     except SpecError as e:
-        raise StackConfigError(e.path, e.message) from None
+        raise failure(e) from None
     creds = pulumi.Config(PROJECT).get_secret_object(CREDENTIALS_KEY) if stack.static_registries else None
     return stack, creds
 
 
-def network(name: str, vpc: VpcSettings, tags: dict[str, str]) -> tuple[pulumi.Input[str], pulumi.Input[list[str]], pulumi.Input[list[str]] | None]:
+def network(name: str, vpc: VpcSpec, tags: dict[str, str]) -> tuple[pulumi.Input[str], pulumi.Input[list[str]], pulumi.Input[list[str]] | None]:
     """The VPC: existing IDs as given, or a new awsx VPC (public + private subnets per AZ, tagged for load balancers)."""
     if vpc.existing:
         assert vpc.vpc_id is not None
         return vpc.vpc_id, list(vpc.private_subnet_ids), list(vpc.public_subnet_ids) or None
     import pulumi_awsx as awsx
 
-    strategy = awsx.ec2.NatGatewayStrategy.ONE_PER_AZ if vpc.nat_gateways == "one-per-az" else awsx.ec2.NatGatewayStrategy.SINGLE
+    strategy = awsx.ec2.NatGatewayStrategy.ONE_PER_AZ if vpc.nat_gateways is NatGateways.ONE_PER_AZ else awsx.ec2.NatGatewayStrategy.SINGLE
     created = awsx.ec2.Vpc(
         f"{name}-vpc",
         cidr_block=vpc.cidr,
@@ -85,7 +83,7 @@ def network(name: str, vpc: VpcSettings, tags: dict[str, str]) -> tuple[pulumi.I
     return created.vpc_id, created.private_subnet_ids, created.public_subnet_ids
 
 
-def demo_workload(name: str, stack: StackConfig, cluster: SociCluster) -> dict[str, Any]:
+def demo_workload(name: str, stack: StackSpec, cluster: SociCluster) -> dict[str, Any]:
     """A Deployment pinned to SOCI nodes by their label, with an image published with a SOCI index."""
     import pulumi_kubernetes as k8s
 
@@ -127,7 +125,16 @@ def main() -> None:
     vpc_id, private, public = network(name, stack.vpc, tags)
     cluster = SociCluster(
         name,
-        SociClusterArgs.from_stack_config(stack, vpc_id=vpc_id, private_subnet_ids=private, public_subnet_ids=public, registry_credentials=creds),
+        SociClusterArgs(
+            cluster=stack.cluster,
+            node_groups=stack.node_groups,
+            vpc_id=vpc_id,
+            private_subnet_ids=private,
+            public_subnet_ids=public,
+            registry_credentials=creds,
+            tags=tags,
+            region=stack.region,
+        ),
     )
     pulumi.export("kubeconfig", cluster.kubeconfig)
     pulumi.export("clusterName", cluster.cluster_name)

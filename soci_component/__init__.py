@@ -10,21 +10,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .config import ClusterSettings, ConfigError, DemoSettings, StackConfig, VpcSettings, load_stack_file, parse
+from .ami import NodeProfile
+from .config import load_stack_file, parse
+from .errors import SpecError
 from .spec import (
     AmiPackage,
     AmiPin,
     Arch,
     CapacityType,
     ClusterInfo,
+    ClusterSpec,
     ContentStore,
     CriProxy,
+    Decompressor,
+    DemoSpec,
     Disk,
     EcrCredentialHelper,
     KubernetesSecrets,
     LocalStorage,
+    NatGateways,
     NodeGroupSpec,
-    NodeProfile,
     OperatingSystem,
     ParallelTuning,
     PullMode,
@@ -32,24 +37,29 @@ from .spec import (
     Scaling,
     Secrets,
     SociTuning,
-    SpecError,
+    StackSpec,
     StaticCredentials,
     Taint,
     TaintEffect,
     UpstreamRelease,
+    Variant,
+    VpcSpec,
 )
 
 if TYPE_CHECKING:
-    from .cluster import SociCluster, SociClusterArgs
-    from .node_group import ClusterAttachment, NodeGroupError, SociNodeGroup, SociNodeGroupArgs
+    from .components.attachment import AwsEnvironment, ClusterAttachment
+    from .components.cluster import SociCluster, SociClusterArgs
+    from .components.errors import ComponentError
+    from .components.node_group import SociNodeGroup, SociNodeGroupArgs
 
 _LAZY = {
-    "SociCluster": "cluster",
-    "SociClusterArgs": "cluster",
-    "SociNodeGroup": "node_group",
-    "SociNodeGroupArgs": "node_group",
-    "ClusterAttachment": "node_group",
-    "NodeGroupError": "node_group",
+    "SociCluster": "components.cluster",
+    "SociClusterArgs": "components.cluster",
+    "SociNodeGroup": "components.node_group",
+    "SociNodeGroupArgs": "components.node_group",
+    "ClusterAttachment": "components.attachment",
+    "AwsEnvironment": "components.attachment",
+    "ComponentError": "components.errors",
 }
 
 
@@ -72,19 +82,21 @@ __all__ = [
     "AmiPackage",
     "AmiPin",
     "Arch",
+    "AwsEnvironment",
     "CapacityType",
     "ClusterAttachment",
     "ClusterInfo",
-    "ClusterSettings",
-    "ConfigError",
+    "ClusterSpec",
+    "ComponentError",
     "ContentStore",
     "CriProxy",
-    "DemoSettings",
+    "Decompressor",
+    "DemoSpec",
     "Disk",
     "EcrCredentialHelper",
     "KubernetesSecrets",
     "LocalStorage",
-    "NodeGroupError",
+    "NatGateways",
     "NodeGroupSpec",
     "NodeProfile",
     "OperatingSystem",
@@ -99,12 +111,13 @@ __all__ = [
     "SociNodeGroupArgs",
     "SociTuning",
     "SpecError",
-    "StackConfig",
+    "StackSpec",
     "StaticCredentials",
     "Taint",
     "TaintEffect",
     "UpstreamRelease",
-    "VpcSettings",
+    "Variant",
+    "VpcSpec",
     "load_stack_file",
     "parse",
 ]

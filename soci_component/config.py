@@ -1,37 +1,45 @@
-"""Stack config (plain dicts, as in ``stacks/Pulumi.<env>.yaml``) -> spec objects.
+"""Stack config (``stacks/Pulumi.<env>.yaml``, or the program's config) -> :class:`StackSpec`.
 
-Every error names the key path (``nodeGroups[1].instanceTypes[0]``) and what is accepted.
-Unknown keys are errors: a typo must not be silently ignored.
+Shape only: types, unknown keys, required keys, key paths. Values are checked by the spec classes
+(``spec.py``), relations by ``rules.py``; defaults live in the spec classes (a key the file does not
+set is not passed, so YAML and Python get the same defaults). Every error names the key path
+(``nodeGroups[1].instanceTypes[0]``) and what is accepted; unknown keys are errors with a
+"did you mean" hint, so a typo never silently becomes a default.
+
+Readers are tables: ``{config key: (attribute, reader)}``.
 """
 
 from __future__ import annotations
 
 import difflib
-import ipaddress
-import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from . import ami
+from . import rules
+from .errors import SpecError, at, join, short
 from .spec import (
     DISK_PRESETS,
     AmiPackage,
     AmiPin,
     CapacityType,
+    ClusterSpec,
     ContentStore,
     Credential,
+    CredentialKind,
     CriProxy,
     Decompressor,
+    DemoSpec,
     Disk,
     EcrCredentialHelper,
     KubernetesSecrets,
     LocalStorage,
+    LogType,
+    NatGateways,
     NodeGroupSpec,
     OperatingSystem,
     ParallelTuning,
@@ -39,482 +47,425 @@ from .spec import (
     RegistryMirror,
     Scaling,
     SociSource,
+    SociSourceKind,
     SociTuning,
-    SpecError,
+    StackSpec,
     StaticCredentials,
     Taint,
     TaintEffect,
     UpstreamRelease,
+    Variant,
+    VpcSpec,
+    check_text,
 )
 
+__all__ = ["MAX_CONFIG_BYTES", "PROJECT", "load_stack_file", "parse", "parse_yaml"]
+
 PROJECT = "soci-eks"
-TOP_LEVEL_KEYS = ("cluster", "vpc", "nodeGroups", "demo", "tags", "registryCredentials")
+MAX_CONFIG_BYTES = 1 << 20
+"""A stack file larger than 1 MiB is refused before it is parsed."""
+_MAX_ALIASES = 100
+"""YAML aliases expanded per document at most (an alias bomb expands exponentially)."""
+
+Reader = Callable[[Any, str], Any]
 
 
-@dataclass(frozen=True)
-class ClusterSettings:
-    name: str
-    """EKS cluster name."""
-    kubernetes_version: str
-    """Control-plane Kubernetes version; node groups default to it."""
-    endpoint_public_access: bool = True
-    public_access_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
-    service_cidr: str = "172.20.0.0/16"
-    enabled_log_types: tuple[str, ...] = ("api", "audit", "authenticator")
-
-
-@dataclass(frozen=True)
-class VpcSettings:
-    """A new VPC (``cidr``, ``azCount``, ``natGateways``) or an existing one (``vpcId`` + subnets)."""
-
-    cidr: str | None = "10.0.0.0/16"
-    az_count: int = 2
-    nat_gateways: str = "single"
-    """``single`` (one NAT gateway, cheap) or ``one-per-az`` (survives an AZ outage)."""
-    vpc_id: str | None = None
-    private_subnet_ids: tuple[str, ...] = ()
-    public_subnet_ids: tuple[str, ...] = ()
-
-    @property
-    def existing(self) -> bool:
-        return self.vpc_id is not None
-
-
-@dataclass(frozen=True)
-class DemoSettings:
-    enabled: bool = True
-    image: str = "public.ecr.aws/soci-workshop-examples/tensorflow_gpu:latest"
-    """An image published with a SOCI index, pinned to SOCI nodes by their label."""
-    replicas: int = 1
-
-
-@dataclass(frozen=True)
-class StackConfig:
-    region: str
-    cluster: ClusterSettings
-    vpc: VpcSettings
-    node_groups: tuple[NodeGroupSpec, ...]
-    demo: DemoSettings = DemoSettings()
-    tags: Mapping[str, str] = field(default_factory=dict)
-    static_registries: tuple[str, ...] = ()
-    """Registries whose credentials must be set as secret config ``registryCredentials``."""
-
-
-# ---------------------------------------------------------------------------------------------
-# small typed readers; each raises ConfigError(full key path, ...)
-
-
-class ConfigError(SpecError):
-    """A SpecError whose path is already the full config key path."""
+# --------------------------------------------------------------------------------------------
+# generic readers
 
 
 def _type_name(v: Any) -> str:
+    if v is None:
+        return "null (an empty value)"
     return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "an integer", float: "a number"}.get(type(v), type(v).__name__)
 
 
-def _obj(v: Any, path: str, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> dict[str, Any]:
+def _mapping(v: Any, path: str, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> dict[str, Any]:
     if not isinstance(v, dict):
-        raise ConfigError(path, f"expected a mapping with keys {', '.join(allowed)}; got {_type_name(v)}")
+        what = f"a mapping with keys {', '.join(allowed)}" if allowed else "a mapping"
+        raise SpecError(path, f"expected {what}; got {_type_name(v)}" + (f" {short(v)}" if isinstance(v, (str, int, float)) and not isinstance(v, bool) else ""))
     for k in v:
-        if k not in allowed:
-            close = difflib.get_close_matches(str(k), allowed, n=1)
+        if not isinstance(k, str):
+            raise SpecError(path, f"keys must be strings; got {_type_name(k)} {short(k)}")
+        if allowed and k not in allowed:
+            close = difflib.get_close_matches(k, allowed, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise ConfigError(_join(path, k), f"unknown key{hint}; accepted: {', '.join(allowed)}")
+            raise SpecError(join(path, _key(k)), f"unknown key{hint}; accepted: {', '.join(allowed)}")
     for k in required:
         if k not in v:
-            raise ConfigError(_join(path, k), "is required")
+            raise SpecError(join(path, k), "is required")
     return v
 
 
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else str(key)
+def _key(k: str) -> str:
+    """A mapping key as a path element (label keys contain dots and slashes)."""
+    return k if k.replace("-", "").replace("_", "").isalnum() else f'["{k}"]' if '"' not in k else short(k)
 
 
-def _str(v: Any, path: str, pattern: str | None = None, what: str = "a string") -> str:
-    if not isinstance(v, str) or (pattern is not None and not re.fullmatch(pattern, v)):
-        raise ConfigError(path, f"expected {what}; got {v!r}")
-    return v
+def text(v: Any, path: str) -> str:
+    return check_text(path, v)
 
 
-def _int(v: Any, path: str) -> int:
+def integer(v: Any, path: str) -> int:
     if not isinstance(v, int) or isinstance(v, bool):
-        raise ConfigError(path, f"expected an integer; got {_type_name(v)} {v!r}")
+        raise SpecError(path, f"expected an integer; got {_type_name(v)}" + ("" if v is None else f" {short(v)}"))
     return v
 
 
-def _bool(v: Any, path: str) -> bool:
+def boolean(v: Any, path: str) -> bool:
     if not isinstance(v, bool):
-        raise ConfigError(path, f"expected true or false; got {_type_name(v)} {v!r}")
+        raise SpecError(path, f"expected true or false; got {_type_name(v)}" + ("" if v is None else f" {short(v)}"))
     return v
 
 
-def _list(v: Any, path: str) -> list[Any]:
-    if not isinstance(v, list):
-        raise ConfigError(path, f"expected a list; got {_type_name(v)} {v!r}")
-    return v
+def enum(e: type[StrEnum]) -> Reader:
+    def read(v: Any, path: str) -> Any:
+        values = [x.value for x in e]
+        if v not in values:
+            raise SpecError(path, f"{short(v)} is not accepted; expected one of: {', '.join(values)}")
+        return e(v)
+
+    return read
 
 
-def _enum(v: Any, path: str, enum: type) -> Any:
-    values = [e.value for e in enum]
-    if v not in values:
-        raise ConfigError(path, f"{v!r} is not accepted; expected one of: {', '.join(map(str, values))}")
-    return enum(v)
+def list_of(item: Reader) -> Reader:
+    def read(v: Any, path: str) -> tuple[Any, ...]:
+        if not isinstance(v, list):
+            raise SpecError(path, f"expected a list; got {_type_name(v)}" + (f" {short(v)}" if isinstance(v, (str, int, float)) else ""))
+        return tuple(item(x, f"{path}[{i}]") for i, x in enumerate(v))
+
+    return read
 
 
-@contextmanager
-def _at(path: str) -> Iterator[None]:
-    """Prefix SpecErrors raised by spec constructors with the config path they came from."""
-    try:
-        yield
-    except ConfigError:
-        raise
-    except SpecError as e:
-        raise ConfigError(_join(path, e.path) if e.path else path, e.message) from None
+def string_map(value_what: str) -> Reader:
+    def read(v: Any, path: str) -> dict[str, str]:
+        m = _mapping(v, path, ())
+        out = {}
+        for k, x in m.items():
+            if not isinstance(x, str):
+                raise SpecError(join(path, _key(k)), f"expected {value_what}; got {_type_name(x)}" + ("" if x is None else f" {short(x)}"))
+            out[k] = x
+        return out
+
+    return read
 
 
-# ---------------------------------------------------------------------------------------------
+def fields(table: Mapping[str, tuple[str, Reader]], required: tuple[str, ...] = ()) -> Callable[[Any, str], dict[str, Any]]:
+    """A reader of a mapping whose keys are ``table``'s; returns constructor keyword arguments for the keys present."""
+
+    def read(v: Any, path: str) -> dict[str, Any]:
+        m = _mapping(v, path, tuple(table), required)
+        return {table[k][0]: table[k][1](x, join(path, k)) for k, x in m.items()}
+
+    return read
 
 
-def parse(config: Mapping[str, Any], region: str | None = None) -> StackConfig:
-    """Parse a project config mapping (keys with or without the ``soci-eks:`` prefix)."""
-    cfg: dict[str, Any] = {}
-    for key, value in config.items():
-        if ":" in key:
-            ns, _, name = key.partition(":")
-            if ns == "aws" and name == "region":
-                region = region or value
-                continue
-            if ns != PROJECT:
-                continue
-            key = name
-        cfg[key] = value
-    _obj(cfg, "", TOP_LEVEL_KEYS, required=("cluster", "nodeGroups"))
-    if not region:
-        raise ConfigError("aws:region", "is required (pulumi config set aws:region us-west-2)")
-    cluster = _cluster(cfg["cluster"], "cluster")
-    vpc = _vpc(cfg.get("vpc", {}), "vpc")
-    groups = _list(cfg["nodeGroups"], "nodeGroups")
-    if not groups:
-        raise ConfigError("nodeGroups", "needs at least one node group")
-    specs = tuple(_node_group(g, f"nodeGroups[{i}]", cluster) for i, g in enumerate(groups))
-    names = [s.name for s in specs]
-    for i, n in enumerate(names):
-        if n in names[:i]:
-            raise ConfigError(f"nodeGroups[{i}].name", f"{n!r} is used by an earlier node group; names must be unique")
-    statics = tuple(sorted({c.registry for s in specs for c in s.credentials if isinstance(c, StaticCredentials)}))
-    if "registryCredentials" in cfg:
-        _registry_credentials(cfg["registryCredentials"], statics)
-    tags = _obj(cfg.get("tags", {}), "tags", tuple(cfg.get("tags", {}) or ()))
-    for k, v in tags.items():
-        _str(v, f"tags.{k}")
-    return StackConfig(
-        region=_str(region, "aws:region", r"[a-z]{2}(-[a-z]+)+-[0-9]", "an AWS region such as 'us-west-2'"),
-        cluster=cluster,
-        vpc=vpc,
-        node_groups=specs,
-        demo=_demo(cfg.get("demo", {}), "demo"),
-        tags=dict(tags),
-        static_registries=statics,
-    )
+def build(cls: type, table: Mapping[str, tuple[str, Reader]], required: tuple[str, ...] = ()) -> Reader:
+    reader = fields(table, required)
+
+    def read(v: Any, path: str) -> Any:
+        kwargs = reader(v, path)
+        with at(path):
+            return cls(**kwargs)
+
+    return read
 
 
-def _registry_credentials(v: Any, statics: tuple[str, ...]) -> None:
-    """Only the shape is checked here (values are secrets and may still be encrypted)."""
-    if isinstance(v, str):  # an encrypted secure value in a stack file
-        return
-    creds = _obj(v, "registryCredentials", statics or ("<no static credential sources>",))
-    for reg, val in creds.items():
-        if isinstance(val, dict):
-            _obj(val, f"registryCredentials.{reg}", ("username", "password"), required=("username", "password"))
+# --------------------------------------------------------------------------------------------
+# the schema
+
+_parallel = build(ParallelTuning, {
+    "maxConcurrentDownloads": ("max_concurrent_downloads", integer),
+    "maxConcurrentDownloadsPerImage": ("max_concurrent_downloads_per_image", integer),
+    "concurrentDownloadChunkSize": ("concurrent_download_chunk_size", text),
+    "maxConcurrentUnpacks": ("max_concurrent_unpacks", integer),
+    "maxConcurrentUnpacksPerImage": ("max_concurrent_unpacks_per_image", integer),
+    "discardUnpackedLayers": ("discard_unpacked_layers", boolean),
+    "decompressor": ("decompressor", lambda v, p: None if v is None or v == "none" else _decompressor(v, p)),
+})  # fmt: skip
+_decompressor = build(Decompressor, {"path": ("path", text), "args": ("args", list_of(text))}, required=("path",))
+_mirror = build(RegistryMirror, {"host": ("host", text), "mirrors": ("mirrors", list_of(text)), "insecure": ("insecure", boolean)}, required=("host", "mirrors"))
+_tuning = build(SociTuning, {
+    "minLayerSize": ("min_layer_size", integer),
+    "root": ("root", text),
+    "contentStore": ("content_store", enum(ContentStore)),
+    "parallel": ("parallel", _parallel),
+    "mirrors": ("mirrors", list_of(_mirror)),
+    "v1Indexes": ("v1_indexes", boolean),
+})  # fmt: skip
+_taint = build(Taint, {"key": ("key", text), "value": ("value", text), "effect": ("effect", enum(TaintEffect))}, required=("key", "effect"))
+_scaling = build(Scaling, {"minSize": ("min_size", integer), "maxSize": ("max_size", integer), "desiredSize": ("desired_size", integer)})
+_ami = build(AmiPin, {
+    "release": ("release", text),
+    "amiId": ("ami_id", text),
+    "containerdVersion": ("containerd_version", text),
+    "variant": ("variant", enum(Variant)),
+})  # fmt: skip
+_subnets = list_of(text)
 
 
-def _cluster(v: Any, path: str) -> ClusterSettings:
-    keys = ("name", "kubernetesVersion", "endpointPublicAccess", "publicAccessCidrs", "serviceCidr", "enabledLogTypes")
-    c = _obj(v, path, keys, required=("name", "kubernetesVersion"))
-    name = _str(c["name"], f"{path}.name", r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}", "a cluster name of letters, digits, '-' and '_'")
-    k8s = _str(c["kubernetesVersion"], f"{path}.kubernetesVersion", r"1\.[0-9]{2}", "a Kubernetes minor version as a quoted string, e.g. '1.33'")
-    cidrs = tuple(
-        _cidr(x, f"{path}.publicAccessCidrs[{i}]") for i, x in enumerate(_list(c.get("publicAccessCidrs", ["0.0.0.0/0"]), f"{path}.publicAccessCidrs"))
-    )
-    logs = tuple(
-        _enum(x, f"{path}.enabledLogTypes[{i}]", _LogType).value
-        for i, x in enumerate(_list(c.get("enabledLogTypes", ["api", "audit", "authenticator"]), f"{path}.enabledLogTypes"))
-    )
-    return ClusterSettings(
-        name=name,
-        kubernetes_version=k8s,
-        endpoint_public_access=_bool(c.get("endpointPublicAccess", True), f"{path}.endpointPublicAccess"),
-        public_access_cidrs=cidrs,
-        service_cidr=_cidr(c.get("serviceCidr", "172.20.0.0/16"), f"{path}.serviceCidr"),
-        enabled_log_types=logs,
-    )
+def _disk(v: Any, path: str) -> Disk:
+    c = fields({"preset": ("preset", enum(_Preset)), "sizeGiB": ("size_gib", integer), "iops": ("iops", integer), "throughputMiBps": ("throughput_mibps", integer)})(v, path)
+    preset = DISK_PRESETS[c.pop("preset", _Preset.STANDARD).value]
+    with at(path):
+        return Disk(**{"size_gib": preset.size_gib, "iops": preset.iops, "throughput_mibps": preset.throughput_mibps, **c})
 
 
-class _LogType(StrEnum):
-    API = "api"
-    AUDIT = "audit"
-    AUTHENTICATOR = "authenticator"
-    CONTROLLER_MANAGER = "controllerManager"
-    SCHEDULER = "scheduler"
+class _Preset(StrEnum):
+    STANDARD = "standard"
+    PARALLEL = "parallel"
+    PARALLEL_MAX = "parallel-max"
 
 
-def _cidr(v: Any, path: str) -> str:
-    s = _str(v, path, what="a CIDR block such as '10.0.0.0/16'")
-    try:
-        ipaddress.ip_network(s)
-    except ValueError:
-        raise ConfigError(path, f"{s!r} is not a CIDR block (network address + prefix, e.g. '10.0.0.0/16')") from None
-    return s
-
-
-def _vpc(v: Any, path: str) -> VpcSettings:
-    c = _obj(v, path, ("cidr", "azCount", "natGateways", "vpcId", "privateSubnetIds", "publicSubnetIds"))
-    if "vpcId" in c:
-        for k in ("cidr", "azCount", "natGateways"):
-            if k in c:
-                raise ConfigError(f"{path}.{k}", "applies to a new VPC; with 'vpcId' the existing VPC is used as it is")
-        vpc_id = _str(c["vpcId"], f"{path}.vpcId", r"vpc-[0-9a-f]{8,17}", "a VPC ID such as 'vpc-0123456789abcdef0'")
-        priv = tuple(_subnet(x, f"{path}.privateSubnetIds[{i}]") for i, x in enumerate(_list(c.get("privateSubnetIds", []), f"{path}.privateSubnetIds")))
-        pub = tuple(_subnet(x, f"{path}.publicSubnetIds[{i}]") for i, x in enumerate(_list(c.get("publicSubnetIds", []), f"{path}.publicSubnetIds")))
-        if len(priv) < 2:
-            raise ConfigError(f"{path}.privateSubnetIds", "an existing VPC needs at least two private subnets in different AZs (EKS requirement)")
-        return VpcSettings(cidr=None, vpc_id=vpc_id, private_subnet_ids=priv, public_subnet_ids=pub)
-    for k in ("privateSubnetIds", "publicSubnetIds"):
-        if k in c:
-            raise ConfigError(f"{path}.{k}", "needs 'vpcId' (subnets of an existing VPC)")
-    az = _int(c.get("azCount", 2), f"{path}.azCount")
-    if not 2 <= az <= 6:
-        raise ConfigError(f"{path}.azCount", f"{az}: expected 2..6 (EKS needs subnets in at least two AZs)")
-    nat = c.get("natGateways", "single")
-    if nat not in ("single", "one-per-az"):
-        raise ConfigError(f"{path}.natGateways", f"{nat!r}: expected 'single' or 'one-per-az'")
-    return VpcSettings(cidr=_cidr(c.get("cidr", "10.0.0.0/16"), f"{path}.cidr"), az_count=az, nat_gateways=nat)
-
-
-def _subnet(v: Any, path: str) -> str:
-    return _str(v, path, r"subnet-[0-9a-f]{8,17}", "a subnet ID such as 'subnet-0123456789abcdef0'")
-
-
-def _demo(v: Any, path: str) -> DemoSettings:
-    c = _obj(v, path, ("enabled", "image", "replicas"))
-    d = DemoSettings()
-    replicas = _int(c.get("replicas", d.replicas), f"{path}.replicas")
-    if not 0 <= replicas <= 20:
-        raise ConfigError(f"{path}.replicas", f"{replicas}: expected 0..20")
-    return DemoSettings(
-        enabled=_bool(c.get("enabled", d.enabled), f"{path}.enabled"),
-        image=_str(c.get("image", d.image), f"{path}.image", r"[^\s]+", "an image reference"),
-        replicas=replicas,
-    )
-
-
-NODE_GROUP_KEYS = (
-    "name", "os", "kubernetesVersion", "ami", "instanceTypes", "pullMode", "credentials", "sociSource",
-    "tuning", "labels", "taints", "disk", "localStorage", "capacityType", "scaling", "subnetIds",
-)  # fmt: skip
-
-
-def _node_group(v: Any, path: str, cluster: ClusterSettings) -> NodeGroupSpec:
-    c = _obj(v, path, NODE_GROUP_KEYS, required=("name", "ami", "instanceTypes"))
-    os_raw = c.get("os", "al2023")
-    if os_raw in ("al2", "AL2", "amazon-linux-2"):
-        with _at(f"{path}.os"):
-            ami.refuse_al2("")
-    os_ = _enum(os_raw, f"{path}.os", OperatingSystem)
-    mode = _enum(c.get("pullMode", "lazy"), f"{path}.pullMode", PullMode)
-    default_creds: tuple[Credential, ...] = (CriProxy(),) if (mode is PullMode.PARALLEL or os_ is OperatingSystem.BOTTLEROCKET) else (EcrCredentialHelper(),)
-    creds = (
-        tuple(_credential(x, f"{path}.credentials[{i}]") for i, x in enumerate(_list(c["credentials"], f"{path}.credentials")))
-        if "credentials" in c
-        else default_creds
-    )
-    k8s = _str(
-        c.get("kubernetesVersion", cluster.kubernetes_version),
-        f"{path}.kubernetesVersion",
-        r"1\.[0-9]{2}",
-        "a Kubernetes minor version as a quoted string, e.g. '1.33'",
-    )
-    labels = _obj(c.get("labels", {}), f"{path}.labels", tuple(c.get("labels", {}) or ()))
-    for k, val in labels.items():
-        _str(val, f"{path}.labels.{k}", what="a string label value (quote numbers and booleans)")
-    with _at(path):
-        return NodeGroupSpec(
-            name=_str(c["name"], f"{path}.name"),
-            kubernetes_version=k8s,
-            ami=_ami(c["ami"], f"{path}.ami"),
-            instance_types=tuple(_str(t, f"{path}.instanceTypes[{i}]") for i, t in enumerate(_list(c["instanceTypes"], f"{path}.instanceTypes"))),
-            os=os_,
-            pull_mode=mode,
-            credentials=creds,
-            soci_source=_soci_source(c.get("sociSource", {"type": "ami"}), f"{path}.sociSource"),
-            tuning=_tuning(c.get("tuning", {}), f"{path}.tuning"),
-            labels=dict(labels),
-            taints=tuple(_taint(t, f"{path}.taints[{i}]") for i, t in enumerate(_list(c.get("taints", []), f"{path}.taints"))),
-            disk=_disk(c.get("disk", {}), f"{path}.disk"),
-            local_storage=_enum(c.get("localStorage", "none"), f"{path}.localStorage", LocalStorage),
-            capacity_type=_enum(c.get("capacityType", "ON_DEMAND"), f"{path}.capacityType", CapacityType),
-            scaling=_scaling(c.get("scaling", {}), f"{path}.scaling"),
-            subnet_ids=tuple(_subnet(s, f"{path}.subnetIds[{i}]") for i, s in enumerate(_list(c.get("subnetIds", []), f"{path}.subnetIds"))),
-        )
-
-
-def _ami(v: Any, path: str) -> AmiPin:
-    c = _obj(v, path, ("release", "amiId", "containerdVersion", "variant"))
-    with _at(path):
-        return AmiPin(
-            release=None if c.get("release") is None else _str(c["release"], f"{path}.release"),
-            ami_id=None if c.get("amiId") is None else _str(c["amiId"], f"{path}.amiId"),
-            containerd_version=None
-            if c.get("containerdVersion") is None
-            else _str(c["containerdVersion"], f"{path}.containerdVersion", what="a version string such as '2.2.4'"),
-            variant=_str(c.get("variant", "standard"), f"{path}.variant"),
-        )
+_CREDENTIAL_KEYS = {CredentialKind.ECR_CREDENTIAL_HELPER: ("registries",), CredentialKind.STATIC: ("registry",)}
 
 
 def _credential(v: Any, path: str) -> Credential:
-    kinds = ("ecr-credential-helper", "cri-proxy", "static", "kubernetes-secrets")
     if isinstance(v, str):
         v = {"type": v}
-    c = _obj(v, path, ("type", "registries", "registry"), required=("type",))
-    kind = c["type"]
-    if kind not in kinds:
-        raise ConfigError(f"{path}.type", f"{kind!r} is not accepted; expected one of: {', '.join(kinds)}")
-    extra = {"ecr-credential-helper": ("registries",), "static": ("registry",)}.get(kind, ())
+    c = _mapping(v, path, ("type", "registries", "registry"), required=("type",))
+    kind = enum(CredentialKind)(c["type"], join(path, "type"))
+    extra = _CREDENTIAL_KEYS.get(kind, ())
     for k in c:
         if k != "type" and k not in extra:
-            raise ConfigError(f"{path}.{k}", f"does not apply to '{kind}' credentials" + (f"; accepted: {', '.join(extra)}" if extra else ""))
-    with _at(path):
-        if kind == "ecr-credential-helper":
-            regs = c.get("registries")
-            return EcrCredentialHelper() if regs is None else EcrCredentialHelper(tuple(_list(regs, f"{path}.registries")))
-        if kind == "static":
+            raise SpecError(join(path, k), f"does not apply to '{kind.value}' credentials" + (f"; accepted: {', '.join(extra)}" if extra else ""))
+    with at(path):
+        if kind is CredentialKind.ECR_CREDENTIAL_HELPER:
+            return EcrCredentialHelper() if "registries" not in c else EcrCredentialHelper(list_of(text)(c["registries"], join(path, "registries")))
+        if kind is CredentialKind.STATIC:
             if "registry" not in c:
-                raise ConfigError(f"{path}.registry", "is required for static credentials (the registry host they are for)")
-            return StaticCredentials(registry=c["registry"])
-        return CriProxy() if kind == "cri-proxy" else KubernetesSecrets()
+                raise SpecError("registry", "is required for static credentials (the registry host they are for)")
+            return StaticCredentials(registry=text(c["registry"], join(path, "registry")))
+        return CriProxy() if kind is CredentialKind.CRI_PROXY else KubernetesSecrets()
 
 
 def _soci_source(v: Any, path: str) -> SociSource:
     if isinstance(v, str):
         v = {"type": v}
-    c = _obj(v, path, ("type", "version", "urlBase", "sha256"), required=("type",))
-    if c["type"] == "ami":
+    c = _mapping(v, path, ("type", "version", "urlBase", "sha256"), required=("type",))
+    kind = _source_kind(c["type"], join(path, "type"))
+    if kind is SociSourceKind.AMI:
         for k in ("version", "urlBase", "sha256"):
             if k in c:
-                raise ConfigError(f"{path}.{k}", "applies to type 'release'; the AMI's package has its own version")
+                raise SpecError(join(path, k), "applies to type 'release'; the AMI's package has its own version")
         return AmiPackage()
-    if c["type"] != "release":
-        raise ConfigError(f"{path}.type", f"{c['type']!r} is not accepted; expected 'ami' (the node image's package) or 'release' (a pinned upstream tarball)")
-    sha = _obj(c.get("sha256", {}), f"{path}.sha256", ("amd64", "arm64"))
-    with _at(path):
-        return UpstreamRelease(
-            version=str(c.get("version", UpstreamRelease.version)),
-            url_base=_str(c.get("urlBase", UpstreamRelease.url_base), f"{path}.urlBase"),
-            sha256=dict(sha),
-        )
+    kwargs = fields({"version": ("version", text), "urlBase": ("url_base", text), "sha256": ("sha256", string_map("a SHA-256 string"))})(
+        {k: x for k, x in c.items() if k != "type"}, path
+    )
+    with at(path):
+        return UpstreamRelease(**kwargs)
 
 
-def _tuning(v: Any, path: str) -> SociTuning:
-    c = _obj(v, path, ("minLayerSize", "root", "contentStore", "parallel", "mirrors", "v1Indexes"))
-    d = SociTuning()
-    mirrors = []
-    for i, m in enumerate(_list(c.get("mirrors", []), f"{path}.mirrors")):
-        mc = _obj(m, f"{path}.mirrors[{i}]", ("host", "mirrors", "insecure"), required=("host", "mirrors"))
-        with _at(f"{path}.mirrors[{i}]"):
-            mirrors.append(
-                RegistryMirror(
-                    host=_str(mc["host"], f"{path}.mirrors[{i}].host"),
-                    mirrors=tuple(_list(mc["mirrors"], f"{path}.mirrors[{i}].mirrors")),
-                    insecure=_bool(mc.get("insecure", False), f"{path}.mirrors[{i}].insecure"),
-                )
-            )
-    with _at(path):
-        return SociTuning(
-            min_layer_size=_int(c.get("minLayerSize", d.min_layer_size), f"{path}.minLayerSize"),
-            root=_str(c.get("root", d.root), f"{path}.root"),
-            parallel=_parallel(c.get("parallel", {}), f"{path}.parallel"),
-            content_store=None if "contentStore" not in c else _enum(c["contentStore"], f"{path}.contentStore", ContentStore),
-            mirrors=tuple(mirrors),
-            v1_indexes=_bool(c.get("v1Indexes", False), f"{path}.v1Indexes"),
-        )
+def _source_kind(v: Any, path: str) -> SociSourceKind:
+    if v not in [k.value for k in SociSourceKind]:
+        raise SpecError(path, f"{short(v)} is not accepted; expected 'ami' (the node image's package) or 'release' (a pinned upstream tarball)")
+    return SociSourceKind(v)
 
 
-_PARALLEL_KEYS = {
-    "maxConcurrentDownloads": "max_concurrent_downloads",
-    "maxConcurrentDownloadsPerImage": "max_concurrent_downloads_per_image",
-    "concurrentDownloadChunkSize": "concurrent_download_chunk_size",
-    "maxConcurrentUnpacks": "max_concurrent_unpacks",
-    "maxConcurrentUnpacksPerImage": "max_concurrent_unpacks_per_image",
-    "discardUnpackedLayers": "discard_unpacked_layers",
-    "decompressor": "decompressor",
+def _os(v: Any, path: str) -> OperatingSystem:
+    if v in ("al2", "AL2", "amazon-linux-2"):
+        rules.refuse_al2(path)
+    return enum(OperatingSystem)(v, path)
+
+
+NODE_GROUP = {
+    "name": ("name", text),
+    "os": ("os", _os),
+    "kubernetesVersion": ("kubernetes_version", text),
+    "ami": ("ami", _ami),
+    "instanceTypes": ("instance_types", list_of(text)),
+    "pullMode": ("pull_mode", enum(PullMode)),
+    "credentials": ("credentials", list_of(_credential)),
+    "sociSource": ("soci_source", _soci_source),
+    "tuning": ("tuning", _tuning),
+    "labels": ("labels", string_map("a string label value (quote numbers and booleans)")),
+    "taints": ("taints", list_of(_taint)),
+    "disk": ("disk", _disk),
+    "localStorage": ("local_storage", enum(LocalStorage)),
+    "capacityType": ("capacity_type", enum(CapacityType)),
+    "scaling": ("scaling", _scaling),
+    "subnetIds": ("subnet_ids", _subnets),
+}
+NODE_GROUP_KEYS = tuple(NODE_GROUP)
+
+
+def _node_group(cluster: ClusterSpec) -> Reader:
+    reader = fields(NODE_GROUP, required=("name", "ami", "instanceTypes"))
+
+    def read(v: Any, path: str) -> NodeGroupSpec:
+        kwargs = reader(v, path)
+        kwargs.setdefault("kubernetes_version", cluster.kubernetes_version)
+        with at(path):
+            return NodeGroupSpec(**kwargs)
+
+    return read
+
+
+_cluster = build(ClusterSpec, {
+    "name": ("name", text),
+    "kubernetesVersion": ("kubernetes_version", text),
+    "endpointPublicAccess": ("endpoint_public_access", boolean),
+    "publicAccessCidrs": ("public_access_cidrs", list_of(text)),
+    "serviceCidr": ("service_cidr", text),
+    "enabledLogTypes": ("enabled_log_types", list_of(enum(LogType))),
+}, required=("name", "kubernetesVersion"))  # fmt: skip
+_VPC = {
+    "cidr": ("cidr", text),
+    "azCount": ("az_count", integer),
+    "natGateways": ("nat_gateways", enum(NatGateways)),
+    "vpcId": ("vpc_id", text),
+    "privateSubnetIds": ("private_subnet_ids", _subnets),
+    "publicSubnetIds": ("public_subnet_ids", _subnets),
 }
 
 
-def _parallel(v: Any, path: str) -> ParallelTuning:
-    c = _obj(v, path, tuple(_PARALLEL_KEYS))
-    kwargs: dict[str, Any] = {}
-    for key, attr in _PARALLEL_KEYS.items():
-        if key not in c:
+def _vpc(v: Any, path: str) -> VpcSpec:
+    c = _mapping(v, path, tuple(_VPC))
+    if "vpcId" in c:
+        for k in ("cidr", "azCount", "natGateways"):
+            if k in c:
+                raise SpecError(join(path, k), "applies to a new VPC; with 'vpcId' the existing VPC is used as it is")
+    else:
+        for k in ("privateSubnetIds", "publicSubnetIds"):
+            if k in c:
+                raise SpecError(join(path, k), "needs 'vpcId' (subnets of an existing VPC)")
+    kwargs = fields(_VPC)(c, path)
+    if "vpc_id" in kwargs:
+        kwargs["cidr"] = None
+    with at(path):
+        return VpcSpec(**kwargs)
+
+
+_demo = build(DemoSpec, {"enabled": ("enabled", boolean), "image": ("image", text), "replicas": ("replicas", integer)})
+TOP_LEVEL_KEYS = ("cluster", "vpc", "nodeGroups", "demo", "tags", "registryCredentials")
+
+
+@dataclass(frozen=True)
+class _Namespaced:
+    values: dict[str, Any]
+    region: str | None
+
+
+def _namespaces(config: Mapping[str, Any], region: str | None) -> _Namespaced:
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        if not isinstance(key, str):
+            raise SpecError("", f"config keys must be strings; got {_type_name(key)} {short(key)}")
+        ns, sep, name = key.partition(":")
+        if not sep:
+            out[key] = value  # a bare key (tests, other callers): ours
             continue
-        val = c[key]
-        if key == "discardUnpackedLayers":
-            val = _bool(val, f"{path}.{key}")
-        elif key == "concurrentDownloadChunkSize":
-            val = _str(val, f"{path}.{key}", what="a size string such as '16mb'")
-        elif key == "decompressor":
-            if val is None or val == "none":
-                val = None
-            else:
-                dc = _obj(val, f"{path}.decompressor", ("path", "args"), required=("path",))
-                with _at(f"{path}.decompressor"):
-                    val = Decompressor(
-                        path=_str(dc["path"], f"{path}.decompressor.path"),
-                        args=tuple(_str(a, f"{path}.decompressor.args") for a in _list(dc.get("args", []), f"{path}.decompressor.args")),
-                    )
-        else:
-            val = _int(val, f"{path}.{key}")
-        kwargs[attr] = val
-    with _at(path):
-        return ParallelTuning(**kwargs)
+        if ns == "aws":
+            if name == "region":
+                region = region or value
+            continue
+        if ns != PROJECT:
+            if difflib.get_close_matches(ns, [PROJECT], n=1, cutoff=0.75):
+                raise SpecError(key, f"unknown config namespace {ns!r} (did you mean '{PROJECT}:{name}'?); this project's keys are '{PROJECT}:<key>'")
+            continue
+        out[name] = value
+    return _Namespaced(out, region)
 
 
-def _taint(v: Any, path: str) -> Taint:
-    c = _obj(v, path, ("key", "value", "effect"), required=("key", "effect"))
-    with _at(path):
-        return Taint(
-            key=_str(c["key"], f"{path}.key"), value=_str(c.get("value", ""), f"{path}.value"), effect=_enum(c["effect"], f"{path}.effect", TaintEffect)
-        )
+def parse(config: Mapping[str, Any], region: str | None = None) -> StackSpec:
+    """Parse a project config mapping (keys with or without the ``soci-eks:`` prefix) into a stack spec.
+
+    Shape and values only; the stack's rules (``rules.check_stack``) are applied by whoever uses the
+    stack: the offline render and the components."""
+    if not isinstance(config, Mapping):
+        raise SpecError("config", f"expected a mapping of config keys; got {_type_name(config)}")
+    ns = _namespaces(config, region)
+    cfg = _mapping(ns.values, "", TOP_LEVEL_KEYS, required=("cluster", "nodeGroups"))
+    if not ns.region:
+        raise SpecError("aws:region", "is required (pulumi config set aws:region us-west-2)")
+    from .spec import REGION_RE, check_match
+
+    region_value = check_match("aws:region", ns.region, REGION_RE, "an AWS region such as 'us-west-2'")
+    cluster = _cluster(cfg["cluster"], "cluster")
+    stack_kwargs: dict[str, Any] = {"region": region_value, "cluster": cluster}
+    if "vpc" in cfg:
+        stack_kwargs["vpc"] = _vpc(cfg["vpc"], "vpc")
+    stack_kwargs["node_groups"] = list_of(_node_group(cluster))(cfg["nodeGroups"], "nodeGroups")
+    if "demo" in cfg:
+        stack_kwargs["demo"] = _demo(cfg["demo"], "demo")
+    if "tags" in cfg:
+        stack_kwargs["tags"] = string_map("a string tag value")(cfg["tags"], "tags")
+    stack = StackSpec(**stack_kwargs)
+    if "registryCredentials" in cfg:
+        _registry_credentials(cfg["registryCredentials"], stack.static_registries)
+    return stack
 
 
-def _disk(v: Any, path: str) -> Disk:
-    c = _obj(v, path, ("preset", "sizeGiB", "iops", "throughputMiBps"))
-    base = Disk()
-    if "preset" in c:
-        p = c["preset"]
-        if p not in DISK_PRESETS:
-            raise ConfigError(f"{path}.preset", f"{p!r} is not accepted; expected one of: {', '.join(DISK_PRESETS)}")
-        base = DISK_PRESETS[p]
-    with _at(path):
-        return Disk(
-            size_gib=_int(c.get("sizeGiB", base.size_gib), f"{path}.sizeGiB"),
-            iops=_int(c.get("iops", base.iops), f"{path}.iops"),
-            throughput_mibps=_int(c.get("throughputMiBps", base.throughput_mibps), f"{path}.throughputMiBps"),
-        )
+def _registry_credentials(v: Any, statics: tuple[str, ...]) -> None:
+    """Only the shape is checked (values are secrets, possibly still encrypted); values are never echoed."""
+    if isinstance(v, dict) and set(v) == {"secure"} and isinstance(v["secure"], str):
+        return  # the whole value encrypted in a stack file (`pulumi config set --secret registryCredentials ...`)
+    if not isinstance(v, dict):
+        raise SpecError("registryCredentials", f"expected a mapping of registry host -> {{username, password}} set as secrets; got {_type_name(v)}")
+    creds = _mapping(v, "registryCredentials", statics or ("<no static credential sources>",))
+    for reg, val in creds.items():
+        where = join("registryCredentials", _key(reg))
+        if isinstance(val, dict) and set(val) == {"secure"}:
+            continue
+        entry = _mapping(val, where, ("username", "password"), required=("username", "password"))
+        for k, x in entry.items():
+            if not (isinstance(x, str) or (isinstance(x, dict) and set(x) == {"secure"})):
+                raise SpecError(join(where, k), f"expected a string (set it with pulumi config set --secret); got {_type_name(x)}")
+            if isinstance(x, str) and k == "password":
+                raise SpecError(join(where, k), "is in plain text in the stack file; remove it and set it as a secret: "
+                                                f"pulumi config set --secret --path 'registryCredentials[\"{reg}\"].password' ...")
 
 
-def _scaling(v: Any, path: str) -> Scaling:
-    c = _obj(v, path, ("minSize", "maxSize", "desiredSize"))
-    d = Scaling()
-    with _at(path):
-        return Scaling(
-            min_size=_int(c.get("minSize", d.min_size), f"{path}.minSize"),
-            max_size=_int(c.get("maxSize", d.max_size), f"{path}.maxSize"),
-            desired_size=_int(c.get("desiredSize", d.desired_size), f"{path}.desiredSize"),
-        )
+# --------------------------------------------------------------------------------------------
+# YAML
 
 
-def load_stack_file(path: str | Path) -> StackConfig:
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys and bounds alias expansion."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._aliases = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > _MAX_ALIASES:
+                raise yaml.YAMLError(f"more than {_MAX_ALIASES} aliases: refusing to expand them")
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: dict[Any, Any] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                mark = key_node.start_mark
+                raise yaml.YAMLError(f"duplicate key {short(key)} at line {mark.line + 1} (the first is at line {seen[key].line + 1}); a later value would silently win")
+            seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_mapping)
+
+
+def parse_yaml(data: bytes | str, where: str = "") -> Any:
+    """YAML text -> Python data, bounded and strict. Raises SpecError (never a traceback)."""
+    raw = data.encode() if isinstance(data, str) else data
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise SpecError(where, f"{len(raw)} bytes: a stack file is at most {MAX_CONFIG_BYTES} bytes")
+    try:
+        text_ = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise SpecError(where, f"not UTF-8 text (byte {e.start}); save the file as UTF-8") from None
+    try:
+        return yaml.load(text_, Loader=_Loader)  # noqa: S506 (a SafeLoader subclass)
+    except yaml.YAMLError as e:
+        message = str(e).splitlines()
+        raise SpecError(where, "not valid YAML: " + " ".join(line.strip() for line in message if line.strip())[:300]) from None
+
+
+def load_stack_file(path: str | Path) -> StackSpec:
     """Read ``stacks/Pulumi.<env>.yaml`` (encrypted secure values are left as they are)."""
-    data = yaml.safe_load(Path(path).read_text()) or {}
-    _obj(data, "", ("config", "secretsprovider", "encryptedkey", "encryptionsalt"))
-    return parse(data.get("config") or {})
+    data = parse_yaml(Path(path).read_bytes()) or {}
+    top = _mapping(data, "", ("config", "secretsprovider", "encryptedkey", "encryptionsalt"))
+    return parse(_mapping(top.get("config") or {}, "config", ()))

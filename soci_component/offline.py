@@ -1,24 +1,28 @@
 """The offline view of the product: what each node group's nodes receive, without AWS.
 
 Values that only exist after deploy (cluster endpoint, CA, account, secret ARNs) are replaced by
-clearly marked placeholders of realistic size, so sizes and layout match a real deployment.
+clearly marked placeholders of realistic size, so sizes and layout match a real deployment. The
+same rules run as at preview; instance-type facts are estimated from the type names
+(:mod:`soci_component.instances`), and the output says which types that left unchecked.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
-from . import ami
-from .config import StackConfig
-from .render.bootstrap import NodeBootstrap, plan
-from .spec import ClusterInfo, CredentialKind, NodeGroupSpec, Secrets, StaticCredentials
+from . import rules
+from .errors import at
+from .instances import estimate
+from .render import RenderedNode, plan, render
+from .spec import ClusterInfo, CredentialKind, NodeGroupSpec, Secrets, StackSpec, StaticCredentials
 
 PLACEHOLDER_ACCOUNT = "111122223333"
 
 
-def placeholder_cluster(stack: StackConfig) -> ClusterInfo:
+def placeholder_cluster(stack: StackSpec) -> ClusterInfo:
     # A real EKS CA is a ~1.1 KB PEM, ~1.5 KB once base64-encoded: keep the size honest.
     pem = "-----BEGIN CERTIFICATE-----\n" + ("PLACEHOLDER+CLUSTER+CA+KNOWN+AFTER+DEPLOY+" * 24)[:1000] + "\n-----END CERTIFICATE-----\n"
     return ClusterInfo(
@@ -31,26 +35,41 @@ def placeholder_cluster(stack: StackConfig) -> ClusterInfo:
     )
 
 
-def placeholder_secrets(stack: StackConfig, spec: NodeGroupSpec) -> Secrets:
+def placeholder_secrets(stack: StackSpec, spec: NodeGroupSpec) -> Secrets:
     prefix = f"arn:aws:secretsmanager:{stack.region}:{PLACEHOLDER_ACCOUNT}:secret:soci-eks/{stack.cluster.name}/{spec.name}"
-    static = {c.registry: f"{prefix}/registry-{i}-AbCdEf" for i, c in enumerate(spec.credentials) if isinstance(c, StaticCredentials)}
+    static = {c.registry: f"{prefix}/registry-{i}-AbCdEf" for i, c in enumerate(spec.creds) if isinstance(c, StaticCredentials)}
     token = f"{prefix}/kubeconfig-token-AbCdEf" if spec.credential(CredentialKind.KUBERNETES_SECRETS) else None
     return Secrets(static=static, kubeconfig_token=token)
 
 
-def render_stack(stack: StackConfig) -> list[NodeBootstrap]:
+@dataclass(frozen=True)
+class OfflineNode:
+    rendered: RenderedNode
+    warnings: tuple[str, ...]
+    unchecked_instance_types: tuple[str, ...]
+    """Types whose facts the name does not settle: checked only at preview."""
+
+
+def render_stack(stack: StackSpec) -> list[OfflineNode]:
+    """Every node group of the stack, through exactly the rules preview applies."""
     cluster = placeholder_cluster(stack)
+    profiles = rules.check_stack(stack)
     out = []
-    for i, spec in enumerate(stack.node_groups):
-        profile = ami.resolve_profile(spec, path=f"nodeGroups[{i}]")
-        out.append(plan(spec, profile, cluster, placeholder_secrets(stack, spec)))
+    for i, (spec, p) in enumerate(zip(stack.node_groups, profiles, strict=True)):
+        where = f"nodeGroups[{i}]"
+        with at(where):
+            node_plan = plan(spec, p)
+        unknown = rules.check_instance_types(spec, p, {t: estimate(t) for t in spec.instance_types}, where)
+        with at(where):
+            rendered = render(node_plan, cluster, placeholder_secrets(stack, spec))
+        out.append(OfflineNode(rendered, node_plan.warnings, tuple(unknown)))
     return out
 
 
-def write_tree(bootstraps: list[NodeBootstrap], out: Path) -> list[Path]:
+def write_tree(nodes: list[RenderedNode], out: Path, extra: dict[str, dict] | None = None) -> list[Path]:
     """``<out>/<ng>/user-data``, ``<out>/<ng>/files/<abs path>``, ``<out>/<ng>/profile.json``."""
     written = []
-    for b in bootstraps:
+    for b in nodes:
         base = out / b.name
         base.mkdir(parents=True, exist_ok=True)
         (base / "user-data").write_bytes(b.user_data)
@@ -60,16 +79,48 @@ def write_tree(bootstraps: list[NodeBootstrap], out: Path) -> list[Path]:
             target.write_text(f.content)
             target.chmod(f.mode)
             written.append(target)
-        meta = dict(b.profile)
+        meta = dict(b.plan.report)
         meta["userDataBytes"] = len(b.user_data)
         meta["userDataGzipped"] = b.user_data != b.raw_user_data
-        meta["files"] = {f.path: {"mode": f"{f.mode:04o}", "writtenBy": f.writer, **({"note": f.note} if f.note else {})} for f in b.files}
+        meta["files"] = {f.path: {"mode": f"{f.mode:04o}", "writtenBy": f.writer.value, **({"note": f.note} if f.note else {})} for f in b.files}
         if not b.files:
             meta["filesNote"] = (
                 "Bottlerocket writes containerd's and SOCI's files itself from the settings in user-data "
                 "(settings.container-runtime, settings.container-runtime-plugins.soci-snapshotter); nothing else is written"
             )
         meta["warnings"] = list(b.warnings)
+        meta.update((extra or {}).get(b.name, {}))
         (base / "profile.json").write_text(json.dumps(meta, indent=2) + "\n")
         written += [base / "user-data", base / "profile.json"]
     return written
+
+
+# The largest values EKS can hand a node group, for the 16 KB check at preview (when the new cluster's
+# real values are still unknown). EKS endpoints are https://<32 hex>.<3-char shard>.<region>.eks.amazonaws.com;
+# cluster CAs are RSA-2048 certificates (PEM ~1.1 KB, base64 ~1.5 KB): 2,048 base64 characters is above any.
+MAX_CA_BASE64 = 2048
+LONGEST_REGION = "ap-southeast-7"
+SECRET_SUFFIX = "-AbCdEf"
+"""Secrets Manager appends '-' and 6 random characters to a secret's name in its ARN."""
+
+
+def maximal_cluster(name: str | None, region: str | None, partition: str = "aws") -> ClusterInfo:
+    region = region or LONGEST_REGION
+    suffix = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
+    return ClusterInfo(
+        name=name or "c" * 100,
+        endpoint=f"https://{'F' * 32}.gr7.{region}.eks.{suffix}",
+        certificate_authority="Q" * MAX_CA_BASE64,
+        service_cidr="172.20.0.0/16",
+        region=region,
+        account_id="123456789012",
+        partition=partition,
+    )
+
+
+def maximal_secrets(spec: NodeGroupSpec, region: str | None, resource_prefix: str) -> Secrets:
+    """ARNs as long as Pulumi's auto-names make them (``<resource>-<7 hex>`` + Secrets Manager's suffix)."""
+    arn = f"arn:aws-us-gov:secretsmanager:{region or LONGEST_REGION}:123456789012:secret:{resource_prefix}"
+    static = {c.registry: f"{arn}-registry-{i}-abcdef0{SECRET_SUFFIX}" for i, c in enumerate(spec.creds) if isinstance(c, StaticCredentials)}
+    token = f"{arn}-kube-token-abcdef0{SECRET_SUFFIX}" if spec.credential(CredentialKind.KUBERNETES_SECRETS) else None
+    return Secrets(static=static, kubeconfig_token=token)

@@ -1,32 +1,107 @@
-"""Typed, validated inputs: the plain values every other module works from.
+"""User inputs: typed values, every default, per-value checks.
 
-Nothing here knows about Pulumi. Each class validates itself in ``__post_init__`` and raises
-:class:`SpecError` naming the offending setting (as a config key path) and what is accepted.
+A spec says what the user asked for; it knows nothing about AMIs, catalogues or Pulumi. Each class
+checks its own values in ``__post_init__`` (whole-string patterns, ranges, list-internal uniqueness)
+and raises :class:`SpecError` with the key path *relative to itself*; the config reader and the
+components prefix it (``errors.at``). Rules that relate several settings, or a setting to the AMI,
+live in :mod:`soci_component.rules`.
+
+Every default lives here, once: the config reader passes only what the stack file says, and
+``NodeGroupSpec(...)`` in Python gets the same defaults as YAML.
+
+Pure: no pulumi import.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from .errors import SpecError, short
 
-class SpecError(ValueError):
-    """An invalid setting. ``path`` is the config key path (``nodeGroups[1].pullMode``)."""
+# --------------------------------------------------------------------------------------------
+# value checks (used by the classes below, by config and by rules)
 
-    def __init__(self, path: str, message: str) -> None:
-        self.path = path
-        self.message = message
-        super().__init__(f"{path}: {message}" if path else message)
+Version = tuple[int, int, int]
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+VERSION_RE = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+")
+K8S_VERSION_RE = re.compile(r"1\.[0-9]{2}")
+NAME_RE = re.compile(r"[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?")
+HOST_RE = re.compile(r"(?=.{1,253}(:|$))[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(:[0-9]{1,5})?")
+ECR_HOST_RE = re.compile(r"[0-9]{12}\.dkr\.ecr(-fips)?\.[a-z]{2}(-[a-z]+)+-[0-9]\.amazonaws\.com(\.cn)?|\{account\}\.dkr\.ecr\.\{region\}\.amazonaws\.com")
+INSTANCE_TYPE_RE = re.compile(r"[a-z][a-z0-9-]*\.[a-z0-9-]+")
+SIZE_RE = re.compile(r"[0-9]+(b|kb|mb|gb)")
+SHA256_RE = re.compile(r"[0-9a-f]{64}")
+AMI_ID_RE = re.compile(r"ami-([0-9a-f]{8}|[0-9a-f]{17})")
+AL2023_RELEASE_RE = re.compile(r"v[0-9]{8}")
+BOTTLEROCKET_RELEASE_RE = re.compile(r"v?([0-9]+\.[0-9]+\.[0-9]+)")
+SUBNET_ID_RE = re.compile(r"subnet-([0-9a-f]{8}|[0-9a-f]{17})")
+VPC_ID_RE = re.compile(r"vpc-([0-9a-f]{8}|[0-9a-f]{17})")
+REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]")
+CLUSTER_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
+
+INT64_MAX = 2**63 - 1
 
 
-def _fail(path: str, message: str) -> SpecError:
-    return SpecError(path, message)
+def parse_version(value: str) -> Version:
+    """``"1.7.27"`` -> ``(1, 7, 27)``; raises ValueError for anything else."""
+    if not isinstance(value, str) or not VERSION_RE.fullmatch(value):
+        raise ValueError(f"{value!r} is not a MAJOR.MINOR.PATCH version")
+    a, b, c = value.split(".")
+    return int(a), int(b), int(c)
+
+
+def version_text(version: Version) -> str:
+    return ".".join(str(p) for p in version)
+
+
+def k8s_minor(version: str) -> int:
+    """``"1.33"`` -> 33."""
+    return int(version.split(".")[1])
+
+
+def check_text(path: str, value: object, what: str = "a string") -> str:
+    """A string without control characters (a newline in a value would reach kubelet flags, shell lines, AWS names)."""
+    if not isinstance(value, str):
+        raise SpecError(path, f"expected {what}; got {short(value)}")
+    if _CONTROL.search(value):
+        raise SpecError(path, f"{short(value)} contains a control character (newline, tab ...); expected {what}")
+    return value
+
+
+def check_match(path: str, value: object, pattern: re.Pattern[str], what: str) -> str:
+    """``value`` matches ``pattern`` as a whole (never ``re.match`` with ``$``: it accepts a trailing newline)."""
+    text = check_text(path, value, what)
+    if not pattern.fullmatch(text):
+        raise SpecError(path, f"{short(value)} is not {what}")
+    return text
+
+
+def check_int(path: str, value: object, low: int, high: int, what: str = "") -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise SpecError(path, f"{short(value)}: expected {what or f'an integer from {low} to {high}'}")
+    return value
+
+
+def check_host(path: str, value: object) -> str:
+    return check_match(path, value, HOST_RE, "a registry host such as 'registry.example.com' or 'registry.example.com:5000' (no scheme, no path)")
+
+
+def _camel(snake: str) -> str:
+    head, *rest = snake.split("_")
+    return head + "".join(w.capitalize() for w in rest)
+
+
+# --------------------------------------------------------------------------------------------
+# enums
 
 
 class OperatingSystem(StrEnum):
-    """Node operating system. AL2 is end of life and refused by the parser."""
+    """Node operating system. AL2 is end of life and refused (``rules.refuse_al2``)."""
 
     AL2023 = "al2023"
     BOTTLEROCKET = "bottlerocket"
@@ -40,8 +115,16 @@ class Arch(StrEnum):
 
     @property
     def release_arch(self) -> str:
-        """The name SOCI release artifacts use (``amd64``/``arm64``)."""
+        """The name SOCI release artifacts (and Kubernetes' ``kubernetes.io/arch``) use: ``amd64``/``arm64``."""
         return "amd64" if self is Arch.X86_64 else "arm64"
+
+
+class Variant(StrEnum):
+    """AMI variant: AL2023 has all three, Bottlerocket ``standard`` and ``nvidia``."""
+
+    STANDARD = "standard"
+    NVIDIA = "nvidia"
+    NEURON = "neuron"
 
 
 class PullMode(StrEnum):
@@ -72,26 +155,61 @@ class CredentialKind(StrEnum):
     KUBERNETES_SECRETS = "kubernetes-secrets"
 
 
-_HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$")
-_ECR_HOST_RE = re.compile(r"^([0-9]{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?|\{account\}\.dkr\.ecr\.\{region\}\.amazonaws\.com)$")
-_LABEL_KEY_RE = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
-_LABEL_VALUE_RE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
-_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
-_SIZE_RE = re.compile(r"^[0-9]+(b|kb|mb|gb)$")
-_VERSION_RE = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
-_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
-_K8S_RE = re.compile(r"^1\.[0-9]{2}$")
+class SociSourceKind(StrEnum):
+    AMI = "ami"
+    """The ``soci-snapshotter`` package of the node image."""
+    RELEASE = "release"
+    """A pinned upstream release tarball, downloaded and verified at boot."""
+
+
+class ContentStore(StrEnum):
+    SOCI = "soci"
+    CONTAINERD = "containerd"
+
+
+class TaintEffect(StrEnum):
+    NO_SCHEDULE = "NoSchedule"
+    NO_EXECUTE = "NoExecute"
+    PREFER_NO_SCHEDULE = "PreferNoSchedule"
+
+    @property
+    def eks_api(self) -> str:
+        """The EKS API's spelling (``NO_SCHEDULE``)."""
+        return {"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE", "PreferNoSchedule": "PREFER_NO_SCHEDULE"}[self.value]
+
+
+class LocalStorage(StrEnum):
+    """Instance-store NVMe handling (nodeadm ``instance.localStorage.strategy``)."""
+
+    NONE = "none"
+    RAID0 = "raid0"
+
+
+class CapacityType(StrEnum):
+    ON_DEMAND = "ON_DEMAND"
+    SPOT = "SPOT"
+
+
+class NatGateways(StrEnum):
+    SINGLE = "single"
+    """One NAT gateway (cheap)."""
+    ONE_PER_AZ = "one-per-az"
+    """One per AZ (survives an AZ outage)."""
+
+
+class LogType(StrEnum):
+    API = "api"
+    AUDIT = "audit"
+    AUTHENTICATOR = "authenticator"
+    CONTROLLER_MANAGER = "controllerManager"
+    SCHEDULER = "scheduler"
+
+
+# --------------------------------------------------------------------------------------------
+# credentials
 
 ECR_DEFAULT_REGISTRY = "{account}.dkr.ecr.{region}.amazonaws.com"
 """Placeholder resolved at deploy time to the account's own ECR registry in the cluster's region."""
-
-
-def check_host(path: str, value: str) -> str:
-    if not isinstance(value, str) or not _HOST_RE.match(value):
-        raise _fail(
-            path, f"{value!r} is not a registry host; expected a host name such as 'registry.example.com' or 'registry.example.com:5000' (no scheme, no path)"
-        )
-    return value
 
 
 @dataclass(frozen=True)
@@ -105,13 +223,16 @@ class EcrCredentialHelper:
 
     def __post_init__(self) -> None:
         if not self.registries:
-            raise _fail("registries", "needs at least one ECR registry host, e.g. '123456789012.dkr.ecr.us-west-2.amazonaws.com'")
+            raise SpecError("registries", "needs at least one ECR registry host, e.g. '123456789012.dkr.ecr.us-west-2.amazonaws.com'")
         for i, host in enumerate(self.registries):
-            if not isinstance(host, str) or not _ECR_HOST_RE.match(host):
-                raise _fail(
-                    f"registries[{i}]",
-                    f"{host!r} is not an ECR registry host; expected '<12-digit account>.dkr.ecr.<region>.amazonaws.com' (the ECR helper answers only for ECR)",
-                )
+            check_match(
+                f"registries[{i}]",
+                host,
+                ECR_HOST_RE,
+                "an ECR registry host: '<12-digit account>.dkr.ecr.<region>.amazonaws.com' (the ECR helper answers only for ECR)",
+            )
+        if len(set(self.registries)) != len(self.registries):
+            raise SpecError("registries", "lists a registry twice")
 
 
 @dataclass(frozen=True)
@@ -143,16 +264,18 @@ class KubernetesSecrets:
 
 Credential = EcrCredentialHelper | CriProxy | StaticCredentials | KubernetesSecrets
 
+# --------------------------------------------------------------------------------------------
+# SOCI source and tuning
+
+DEFAULT_SOCI_VERSION = "0.15.0"
+DEFAULT_SOCI_URL_BASE = "https://github.com/awslabs/soci-snapshotter/releases/download"
+
 
 @dataclass(frozen=True)
 class AmiPackage:
     """Use the ``soci-snapshotter`` the node image ships (AL2023 >= v20250813, Bottlerocket >= 1.44.0)."""
 
-    kind = "ami"
-
-
-DEFAULT_SOCI_VERSION = "0.15.0"
-DEFAULT_SOCI_URL_BASE = "https://github.com/awslabs/soci-snapshotter/releases/download"
+    kind = SociSourceKind.AMI
 
 
 @dataclass(frozen=True)
@@ -168,25 +291,21 @@ class UpstreamRelease:
     """Pinned SHA-256 per release arch (``amd64``/``arm64``). Without one, the published
     ``.sha256sum`` file is downloaded and checked with ``sha256sum --check``."""
 
-    kind = "release"
+    kind = SociSourceKind.RELEASE
 
     def __post_init__(self) -> None:
-        if not isinstance(self.version, str) or not _VERSION_RE.match(self.version):
-            raise _fail("version", f"{self.version!r} is not a release version; expected 'MAJOR.MINOR.PATCH' without a leading 'v', e.g. '0.15.0'")
-        if not isinstance(self.url_base, str) or not re.match(r"^https?://[^\s'\"$`\\]+$", self.url_base):
-            raise _fail("urlBase", f"{self.url_base!r} is not a URL; expected 'https://host/path' (no spaces or shell characters)")
+        check_match("version", self.version, VERSION_RE, "a release version 'MAJOR.MINOR.PATCH' without a leading 'v', e.g. '0.15.0'")
+        check_match("urlBase", self.url_base, re.compile(r"https?://[^\s'\"$`\\]+"), "a URL 'https://host/path' (no spaces or shell characters)")
         if self.url_base.endswith("/"):
             object.__setattr__(self, "url_base", self.url_base.rstrip("/"))
         for arch, digest in dict(self.sha256).items():
             if arch not in ("amd64", "arm64"):
-                raise _fail(f"sha256.{arch}", "unknown architecture; expected 'amd64' or 'arm64'")
-            if not isinstance(digest, str) or not _SHA256_RE.match(digest):
-                raise _fail(f"sha256.{arch}", "expected 64 lowercase hex characters (the tarball's SHA-256)")
+                raise SpecError(f"sha256.{arch}", "unknown architecture; expected 'amd64' or 'arm64'")
+            check_match(f"sha256.{arch}", digest, SHA256_RE, "64 lowercase hex characters (the tarball's SHA-256)")
 
     @property
-    def version_tuple(self) -> tuple[int, int, int]:
-        a, b, c = self.version.split(".")
-        return int(a), int(b), int(c)
+    def version_tuple(self) -> Version:
+        return parse_version(self.version)
 
     def tarball(self, arch: Arch) -> str:
         return f"soci-snapshotter-{self.version}-linux-{arch.release_arch}.tar.gz"
@@ -203,8 +322,9 @@ class Decompressor:
     args: tuple[str, ...] = ("-d", "-c")
 
     def __post_init__(self) -> None:
-        if not self.path.startswith("/"):
-            raise _fail("path", f"{self.path!r} must be an absolute path to an executable")
+        check_match("path", self.path, re.compile(r"/[A-Za-z0-9._/+-]*[A-Za-z0-9._+-]"), "an absolute path to an executable, e.g. '/usr/bin/unpigz'")
+        for i, a in enumerate(self.args):
+            check_text(f"args[{i}]", a, "a string argument")
 
 
 @dataclass(frozen=True)
@@ -222,24 +342,15 @@ class ParallelTuning:
     def __post_init__(self) -> None:
         for name in ("max_concurrent_downloads", "max_concurrent_unpacks"):
             v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or (v < 1 and v != -1):
-                raise _fail(_camel(name), f"{v!r}: expected a positive integer, or -1 for unlimited")
+            if not isinstance(v, int) or isinstance(v, bool) or (v < 1 and v != -1) or v > INT64_MAX:
+                raise SpecError(_camel(name), f"{short(v)}: expected a positive integer, or -1 for unlimited")
         for name in ("max_concurrent_downloads_per_image", "max_concurrent_unpacks_per_image"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 1000:
-                raise _fail(_camel(name), f"{v!r}: expected an integer from 1 to 1000")
-        if not isinstance(self.concurrent_download_chunk_size, str) or not (
-            self.concurrent_download_chunk_size == "" or _SIZE_RE.match(self.concurrent_download_chunk_size)
-        ):
-            raise _fail(
-                "concurrentDownloadChunkSize",
-                f"{self.concurrent_download_chunk_size!r}: expected a size like '16mb' (units b, kb, mb, gb) or '' for whole layers",
-            )
-
-
-class ContentStore(StrEnum):
-    SOCI = "soci"
-    CONTAINERD = "containerd"
+            check_int(_camel(name), getattr(self, name), 1, 1000)
+        chunk = check_text("concurrentDownloadChunkSize", self.concurrent_download_chunk_size)
+        if chunk and not SIZE_RE.fullmatch(chunk):
+            raise SpecError("concurrentDownloadChunkSize", f"{short(chunk)}: expected a size like '16mb' (units b, kb, mb, gb) or '' for whole layers")
+        if not isinstance(self.discard_unpacked_layers, bool):
+            raise SpecError("discardUnpackedLayers", f"{short(self.discard_unpacked_layers)}: expected true or false")
 
 
 DEFAULT_SOCI_ROOT = "/var/lib/soci-snapshotter-grpc"
@@ -253,13 +364,16 @@ class RegistryMirror:
     host: str
     mirrors: tuple[str, ...]
     insecure: bool = False
+    """Reach the mirrors over plain ``http://`` (SOCI reads each mirror as a URL)."""
 
     def __post_init__(self) -> None:
         check_host("host", self.host)
         if not self.mirrors:
-            raise _fail("mirrors", "needs at least one mirror host")
+            raise SpecError("mirrors", "needs at least one mirror host")
         for i, m in enumerate(self.mirrors):
             check_host(f"mirrors[{i}]", m)
+        if len(set(self.mirrors)) != len(self.mirrors):
+            raise SpecError("mirrors", "lists a mirror twice")
 
 
 @dataclass(frozen=True)
@@ -279,25 +393,49 @@ class SociTuning:
     Referrers API); SOCI >= 0.10 ignores them unless ``[pull_modes.soci_v1] enable = true``."""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.min_layer_size, int) or isinstance(self.min_layer_size, bool) or self.min_layer_size < 0:
-            raise _fail("minLayerSize", f"{self.min_layer_size!r}: expected a non-negative number of bytes")
-        if not isinstance(self.root, str) or not re.match(r"^/[A-Za-z0-9._/-]+$", self.root) or ".." in self.root or self.root == "/":
-            raise _fail("root", f"{self.root!r}: expected an absolute directory path of letters, digits, '.', '_', '-', '/' (e.g. {DEFAULT_SOCI_ROOT})")
-        if self.root.endswith("/"):
-            object.__setattr__(self, "root", self.root.rstrip("/"))
+        check_int("minLayerSize", self.min_layer_size, 0, INT64_MAX, "a non-negative number of bytes")
+        root = check_match("root", self.root, re.compile(r"/[A-Za-z0-9._/-]+"), f"an absolute directory path of letters, digits, '.', '_', '-', '/' (e.g. {DEFAULT_SOCI_ROOT})")
+        parts = root.strip("/").split("/")
+        if not root.strip("/") or "//" in root or any(p in (".", "..") for p in parts):
+            raise SpecError("root", f"{short(root)}: expected a normalised absolute directory below '/' (no '//', '.', '..'), e.g. {DEFAULT_SOCI_ROOT}")
+        if root.endswith("/"):
+            object.__setattr__(self, "root", root.rstrip("/"))
         hosts = [m.host for m in self.mirrors]
         if len(set(hosts)) != len(hosts):
-            raise _fail("mirrors", "each registry host may appear once")
+            raise SpecError("mirrors", "each registry host may appear once")
+        if not isinstance(self.v1_indexes, bool):
+            raise SpecError("v1Indexes", f"{short(self.v1_indexes)}: expected true or false")
 
 
-class TaintEffect(StrEnum):
-    NO_SCHEDULE = "NoSchedule"
-    NO_EXECUTE = "NoExecute"
-    PREFER_NO_SCHEDULE = "PreferNoSchedule"
+# --------------------------------------------------------------------------------------------
+# node labels, taints, disks, scaling
 
-    @property
-    def eks_api(self) -> str:
-        return {"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE", "PreferNoSchedule": "PREFER_NO_SCHEDULE"}[self.value]
+SOCI_LABEL = "soci.snapshotter/enabled"
+SOCI_LABEL_VALUE = "true"
+SOCI_MODE_LABEL = "soci.snapshotter/pull-mode"
+SOCI_LABEL_PREFIX = "soci.snapshotter/"
+
+_LABEL_NAME_RE = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
+_LABEL_VALUE_RE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
+_DNS_SUBDOMAIN_RE = re.compile(r"(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+
+
+def check_label_key(path: str, key: object) -> str:
+    """A Kubernetes qualified name: ``[prefix/]name``, prefix a DNS subdomain (<= 253), name <= 63."""
+    what = "a Kubernetes label key ('name' or 'prefix/name': name <= 63 letters, digits, '-', '_', '.'; prefix a DNS subdomain), e.g. 'team' or 'example.com/tier'"
+    text = check_text(path, key, what)
+    prefix, _, name = text.rpartition("/")
+    if not _LABEL_NAME_RE.fullmatch(name) or ("/" in text and not _DNS_SUBDOMAIN_RE.fullmatch(prefix)):
+        raise SpecError(path, f"{short(key)} is not {what}")
+    return text
+
+
+def check_label_value(path: str, value: object) -> str:
+    what = "a Kubernetes label value (<= 63 letters, digits, '-', '_', '.', starting and ending with a letter or digit, or empty)"
+    text = check_text(path, value, what)
+    if not _LABEL_VALUE_RE.fullmatch(text):
+        raise SpecError(path, f"{short(value)} is not {what}")
+    return text
 
 
 @dataclass(frozen=True)
@@ -307,10 +445,10 @@ class Taint:
     value: str = ""
 
     def __post_init__(self) -> None:
-        if not _LABEL_KEY_RE.match(self.key or ""):
-            raise _fail("key", f"{self.key!r} is not a valid taint key (Kubernetes qualified name)")
-        if not _LABEL_VALUE_RE.match(self.value or ""):
-            raise _fail("value", f"{self.value!r} is not a valid taint value (<= 63 chars of letters, digits, '-', '_', '.')")
+        check_label_key("key", self.key)
+        check_label_value("value", self.value)
+        if not isinstance(self.effect, TaintEffect):
+            raise SpecError("effect", f"{short(self.effect)}: expected one of: {', '.join(e.value for e in TaintEffect)}")
 
     @property
     def flag(self) -> str:
@@ -326,14 +464,11 @@ class Disk:
     throughput_mibps: int = 250
 
     def __post_init__(self) -> None:
-        if not isinstance(self.size_gib, int) or not 20 <= self.size_gib <= 16384:
-            raise _fail("sizeGiB", f"{self.size_gib!r}: expected 20..16384 GiB")
-        if not isinstance(self.iops, int) or not 3000 <= self.iops <= 80000:
-            raise _fail("iops", f"{self.iops!r}: gp3 accepts 3000..80000 IOPS")
-        if not isinstance(self.throughput_mibps, int) or not 125 <= self.throughput_mibps <= 2000:
-            raise _fail("throughputMiBps", f"{self.throughput_mibps!r}: gp3 accepts 125..2000 MiB/s")
+        check_int("sizeGiB", self.size_gib, 20, 16384, "20..16384 GiB")
+        check_int("iops", self.iops, 3000, 80000, "gp3 accepts 3000..80000 IOPS")
+        check_int("throughputMiBps", self.throughput_mibps, 125, 2000, "gp3 accepts 125..2000 MiB/s")
         if self.throughput_mibps > self.iops // 4:
-            raise _fail(
+            raise SpecError(
                 "throughputMiBps", f"{self.throughput_mibps} MiB/s needs at least {self.throughput_mibps * 4} IOPS (gp3 allows 0.25 MiB/s per IOPS); raise iops"
             )
 
@@ -347,18 +482,6 @@ DISK_PRESETS: dict[str, Disk] = {
 karpenter-blueprints setting (1000 MiB/s, 16k IOPS)."""
 
 
-class LocalStorage(StrEnum):
-    """Instance-store NVMe handling (nodeadm ``instance.localStorage.strategy``)."""
-
-    NONE = "none"
-    RAID0 = "raid0"
-
-
-class CapacityType(StrEnum):
-    ON_DEMAND = "ON_DEMAND"
-    SPOT = "SPOT"
-
-
 @dataclass(frozen=True)
 class Scaling:
     min_size: int = 1
@@ -367,13 +490,17 @@ class Scaling:
 
     def __post_init__(self) -> None:
         for n in ("min_size", "max_size", "desired_size"):
-            v = getattr(self, n)
-            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-                raise _fail(_camel(n), f"{v!r}: expected a non-negative integer")
+            check_int(_camel(n), getattr(self, n), 0, 2**31 - 1, "a non-negative integer")
         if self.max_size < 1:
-            raise _fail("maxSize", "must be at least 1")
+            raise SpecError("maxSize", "must be at least 1")
+        if self.min_size > self.max_size:
+            raise SpecError("minSize", f"{self.min_size} is larger than maxSize ({self.max_size})")
         if not self.min_size <= self.desired_size <= self.max_size:
-            raise _fail("desiredSize", f"{self.desired_size} must lie between minSize ({self.min_size}) and maxSize ({self.max_size})")
+            raise SpecError("desiredSize", f"{self.desired_size} must lie between minSize ({self.min_size}) and maxSize ({self.max_size})")
+
+
+# --------------------------------------------------------------------------------------------
+# AMI pin and node group
 
 
 @dataclass(frozen=True)
@@ -386,43 +513,72 @@ class AmiPin:
     ami_id: str | None = None
     containerd_version: str | None = None
     """Required with ``ami_id``: the containerd the image ships, e.g. ``2.2.4``."""
-    variant: str = "standard"
+    variant: Variant = Variant.STANDARD
     """AL2023 ``standard``/``nvidia``/``neuron``; Bottlerocket ``standard``/``nvidia``."""
 
     def __post_init__(self) -> None:
         if (self.release is None) == (self.ami_id is None):
-            raise _fail("", "set exactly one of 'release' (e.g. 'v20260714') or 'amiId' (with 'containerdVersion')")
+            raise SpecError("", "set exactly one of 'release' (e.g. 'v20260714') or 'amiId' (with 'containerdVersion')")
         if self.release is not None:
-            if self.release in ("latest", "recommended") or not re.match(r"^(v[0-9]{8}|v?[0-9]+\.[0-9]+\.[0-9]+)$", self.release):
-                raise _fail(
+            release = check_text("release", self.release)
+            if release in ("latest", "recommended") or not (AL2023_RELEASE_RE.fullmatch(release) or BOTTLEROCKET_RELEASE_RE.fullmatch(release)):
+                raise SpecError(
                     "release",
-                    f"{self.release!r} is not a pinned release; expected an AL2023 release 'vYYYYMMDD' (e.g. 'v20260714') or a Bottlerocket version '1.x.y' — moving targets like 'latest'/'recommended' roll every node when AWS publishes",
+                    f"{short(release)} is not a pinned release; expected an AL2023 release 'vYYYYMMDD' (e.g. 'v20260714') or a Bottlerocket version '1.x.y' — moving targets like 'latest'/'recommended' roll every node when AWS publishes",
                 )
             if self.containerd_version is not None:
-                raise _fail("containerdVersion", "only with 'amiId'; a release's containerd comes from the catalogue")
+                raise SpecError("containerdVersion", "only with 'amiId'; a release's containerd comes from the catalogue")
         if self.ami_id is not None:
-            if not re.match(r"^ami-[0-9a-f]{8}([0-9a-f]{9})?$", self.ami_id):
-                raise _fail("amiId", f"{self.ami_id!r} is not an AMI ID; expected 'ami-' and 8 or 17 hex digits")
-            if not self.containerd_version or not re.match(r"^[0-9]+\.[0-9]+\.[0-9]+$", self.containerd_version):
-                raise _fail(
+            check_match("amiId", self.ami_id, AMI_ID_RE, "an AMI ID: 'ami-' and 8 or 17 hex digits")
+            if self.containerd_version is None:
+                raise SpecError(
                     "containerdVersion",
                     "a raw 'amiId' needs the containerd version it ships, e.g. '2.2.4' (the config schema and the >= 1.7.16 rule depend on it)",
                 )
-        if self.variant not in ("standard", "nvidia", "neuron"):
-            raise _fail("variant", f"{self.variant!r}: expected 'standard', 'nvidia' or 'neuron'")
+            check_match("containerdVersion", self.containerd_version, VERSION_RE, "a containerd version such as '2.2.4'")
+        if not isinstance(self.variant, Variant):
+            raise SpecError("variant", f"{short(self.variant)}: expected one of: {', '.join(v.value for v in Variant)}")
 
 
-@dataclass(frozen=True)
+_FAMILY_RE = re.compile(r"([a-z]+)([0-9]+)([a-z0-9-]*)")
+
+
+def arch_of(instance_type: str) -> Arch:
+    """CPU architecture of an EC2 instance type, from its family: Graviton (``a1``, and families whose
+    generation digit is followed by ``g``: m7g, c7gn, r8g, t4g, x2gd, im4gn, is4gen, g5g, c6gd ...) is arm64;
+    everything else is x86_64."""
+    family = instance_type.split(".", 1)[0]
+    if family == "a1":
+        return Arch.ARM64
+    m = _FAMILY_RE.fullmatch(family)
+    return Arch.ARM64 if m and m.group(3).startswith("g") else Arch.X86_64
+
+
+def default_credentials(os: OperatingSystem, mode: PullMode) -> tuple[Credential, ...]:
+    """The credential sources a node group gets when it names none.
+
+    The rotating ECR helper for the lazy modes (SOCI fetches long after the pull); the CRI proxy for
+    ``parallel`` (whole layers are fetched at pull time, and nodeadm's FastImagePull and Bottlerocket
+    take credentials only that way)."""
+    if os is OperatingSystem.BOTTLEROCKET or mode is PullMode.PARALLEL:
+        return (CriProxy(),)
+    return (EcrCredentialHelper(),)
+
+
+@dataclass(frozen=True, kw_only=True)
 class NodeGroupSpec:
     """One SOCI node group: every container on its nodes uses SOCI from first boot."""
 
     name: str
+    """1-40 lowercase letters, digits and '-'; unique in the stack."""
     kubernetes_version: str
+    """Kubernetes minor version of the nodes (``1.33``); the stack config defaults it to the cluster's."""
     ami: AmiPin
     instance_types: tuple[str, ...]
     os: OperatingSystem = OperatingSystem.AL2023
     pull_mode: PullMode = PullMode.LAZY
-    credentials: tuple[Credential, ...] = (EcrCredentialHelper(),)
+    credentials: tuple[Credential, ...] | None = None
+    """Unset: :func:`default_credentials` for the OS and pull mode."""
     soci_source: SociSource = AmiPackage()
     tuning: SociTuning = SociTuning()
     labels: Mapping[str, str] = field(default_factory=dict)
@@ -434,87 +590,50 @@ class NodeGroupSpec:
     subnet_ids: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not _NAME_RE.match(self.name):
-            raise _fail("name", f"{self.name!r}: expected 1-40 lowercase letters, digits and '-', starting and ending with a letter or digit")
-        if not isinstance(self.kubernetes_version, str) or not _K8S_RE.match(self.kubernetes_version):
-            raise _fail("kubernetesVersion", f"{self.kubernetes_version!r}: expected a Kubernetes minor version such as '1.33'")
+        check_match("name", self.name, NAME_RE, "a node group name: 1-40 lowercase letters, digits and '-', starting and ending with a letter or digit")
+        check_match("kubernetesVersion", self.kubernetes_version, K8S_VERSION_RE, "a Kubernetes minor version such as '1.33'")
+        for enum, attr in ((OperatingSystem, "os"), (PullMode, "pull_mode"), (LocalStorage, "local_storage"), (CapacityType, "capacity_type")):
+            if not isinstance(getattr(self, attr), enum):
+                raise SpecError(_camel(attr), f"{short(getattr(self, attr))}: expected one of: {', '.join(e.value for e in enum)}")
         if not self.instance_types:
-            raise _fail("instanceTypes", "needs at least one EC2 instance type, e.g. 'm7i.xlarge'")
+            raise SpecError("instanceTypes", "needs at least one EC2 instance type, e.g. 'm7i.xlarge'")
         for i, t in enumerate(self.instance_types):
-            if not isinstance(t, str) or not re.match(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", t):
-                raise _fail(f"instanceTypes[{i}]", f"{t!r} is not an EC2 instance type such as 'm7i.xlarge'")
+            check_match(f"instanceTypes[{i}]", t, INSTANCE_TYPE_RE, "an EC2 instance type such as 'm7i.xlarge'")
         if len(set(self.instance_types)) != len(self.instance_types):
-            raise _fail("instanceTypes", "lists a type twice")
+            raise SpecError("instanceTypes", "lists a type twice")
+        for i, s in enumerate(self.subnet_ids):
+            check_match(f"subnetIds[{i}]", s, SUBNET_ID_RE, "a subnet ID such as 'subnet-0123456789abcdef0'")
+        if len(set(self.subnet_ids)) != len(self.subnet_ids):
+            raise SpecError("subnetIds", "lists a subnet twice")
         for k, v in dict(self.labels).items():
-            if not isinstance(k, str) or not _LABEL_KEY_RE.match(k):
-                raise _fail(f"labels.{k}", "not a valid label key (Kubernetes qualified name, e.g. 'team' or 'example.com/tier')")
-            if not isinstance(v, str) or not _LABEL_VALUE_RE.match(v):
-                raise _fail(f"labels.{k}", f"{v!r} is not a valid label value (<= 63 chars of letters, digits, '-', '_', '.')")
-            if k == SOCI_LABEL:
-                raise _fail(f"labels.{k}", f"is set by the component on every SOCI node ({SOCI_LABEL}={SOCI_LABEL_VALUE}); remove it")
-        self._check_credentials()
-        self._check_mode()
-
-    def _check_credentials(self) -> None:
-        if not self.credentials:
-            raise _fail("credentials", f"needs at least one credential source: {', '.join(k.value for k in CredentialKind)}")
-        kinds = [c.kind for c in self.credentials]
+            check_label_key(f"labels.{k}", k)
+            check_label_value(f"labels.{k}", v)
+            if isinstance(k, str) and k.startswith(SOCI_LABEL_PREFIX):
+                raise SpecError(f"labels.{k}", f"the '{SOCI_LABEL_PREFIX}' labels are set by the component on every SOCI node ({SOCI_LABEL}={SOCI_LABEL_VALUE}, {SOCI_MODE_LABEL}=<pull mode>); remove it")
+        seen: set[tuple[str, TaintEffect]] = set()
+        for i, t in enumerate(self.taints):
+            if (t.key, t.effect) in seen:
+                raise SpecError(f"taints[{i}]", f"a taint with key {t.key!r} and effect {t.effect.value} is listed twice; Kubernetes keys taints by key and effect")
+            seen.add((t.key, t.effect))
+        if self.credentials is None:
+            object.__setattr__(self, "credentials", default_credentials(self.os, self.pull_mode))
+        elif not self.credentials:
+            raise SpecError("credentials", f"needs at least one credential source: {', '.join(k.value for k in CredentialKind)}")
+        kinds = [c.kind for c in self.creds]
         for i, k in enumerate(kinds):
             if k in kinds[:i]:
-                raise _fail(f"credentials[{i}]", f"'{k.value}' is listed twice; each source may appear once")
-        statics = [c.registry for c in self.credentials if isinstance(c, StaticCredentials)]
-        if len(set(statics)) != len(statics):
-            raise _fail("credentials", "two static credential entries for the same registry")
-        if self.os is OperatingSystem.BOTTLEROCKET:
-            for i, c in enumerate(self.credentials):
-                if not isinstance(c, CriProxy):
-                    raise _fail(
-                        f"credentials[{i}]",
-                        f"'{c.kind.value}' does not exist on Bottlerocket, whose SOCI takes credentials only through the CRI proxy (the kubelet's ECR credential provider and imagePullSecrets); use 'cri-proxy'",
-                    )
+                raise SpecError(f"credentials[{i}]", f"'{k.value}' is listed twice; each source may appear once")
 
-    def _check_mode(self) -> None:
-        p = self.tuning.parallel
-        store = self.content_store
-        if self.pull_mode.parallel and store is ContentStore.SOCI and not p.discard_unpacked_layers:
-            raise _fail(
-                "tuning.parallel.discardUnpackedLayers",
-                f"pull mode '{self.pull_mode.value}' with the 'soci' content store needs discardUnpackedLayers: true (SOCI refuses to start otherwise); or set tuning.contentStore: containerd",
-            )
-        if self.os is OperatingSystem.BOTTLEROCKET:
-            if self.pull_mode is not PullMode.PARALLEL:
-                raise _fail(
-                    "pullMode",
-                    f"'{self.pull_mode.value}' is not available on Bottlerocket: its SOCI runs parallel-pull-unpack only (bottlerocket#4785); use 'parallel', or AL2023 for lazy loading",
-                )
-            if not isinstance(self.soci_source, AmiPackage):
-                raise _fail("sociSource", "Bottlerocket uses the SOCI it ships; a release tarball cannot be installed on it; use 'ami'")
-            if self.tuning.root != DEFAULT_SOCI_ROOT or self.tuning.mirrors or self.tuning.content_store is not None:
-                raise _fail("tuning", "Bottlerocket exposes only the parallel-pull knobs; 'root', 'mirrors' and 'contentStore' cannot be set there")
-            if self.ami.variant == "neuron":
-                raise _fail("ami.variant", "Bottlerocket has 'standard' and 'nvidia' variants; Neuron runs on 'standard'")
-        if self.pull_mode is PullMode.LAZY_WITH_PARALLEL_FALLBACK and isinstance(self.soci_source, AmiPackage):
-            raise _fail("sociSource", "'lazy-with-parallel-fallback' needs SOCI >= 0.14.0 (experimental_parallel_pull_as_fallback), and the version of the AMI's soci-snapshotter package is not published (an older SOCI would silently ignore the key); use a 'release' sociSource (default version " + DEFAULT_SOCI_VERSION + ")")
-        if self.pull_mode is PullMode.LAZY_WITH_PARALLEL_FALLBACK and isinstance(self.soci_source, UpstreamRelease):
-            if self.soci_source.version_tuple < (0, 14, 0):
-                raise _fail(
-                    "sociSource.version",
-                    f"{self.soci_source.version} lacks experimental_parallel_pull_as_fallback; 'lazy-with-parallel-fallback' needs SOCI >= 0.14.0",
-                )
-        if self.pull_mode.parallel and isinstance(self.soci_source, UpstreamRelease) and self.soci_source.version_tuple < (0, 11, 0):
-            raise _fail("sociSource.version", f"{self.soci_source.version} has no parallel pull mode; '{self.pull_mode.value}' needs SOCI >= 0.11.0")
-        if self.pull_mode.lazy and isinstance(self.soci_source, UpstreamRelease) and self.soci_source.version_tuple < (0, 10, 0):
-            raise _fail(
-                "sociSource.version",
-                f"{self.soci_source.version} predates SOCI index manifest v2 and the fixes this component relies on; use >= 0.10.0 (default {DEFAULT_SOCI_VERSION})",
-            )
-        if self.uses_fast_image_pull and self.credential(CredentialKind.CRI_PROXY) is None:
-            raise _fail(
-                "credentials",
-                "'parallel' with the AMI's SOCI uses nodeadm's FastImagePull, which always points the kubelet at SOCI's image service: add 'cri-proxy' to credentials (parallel pull fetches whole layers at pull time, so non-rotating credentials are fine here), or use a 'release' sociSource",
-            )
-        if self.local_storage is LocalStorage.RAID0 and self.tuning.root != DEFAULT_SOCI_ROOT:
-            raise _fail("localStorage", f"RAID0 bind-mounts only {DEFAULT_SOCI_ROOT} onto instance store; a custom tuning.root would stay on EBS")
+    @property
+    def creds(self) -> tuple[Credential, ...]:
+        """The credential sources, defaults applied (never None after construction)."""
+        assert self.credentials is not None
+        return self.credentials
+
+    @property
+    def arch(self) -> Arch:
+        """The architecture of the first instance type (rules refuse a group that mixes them)."""
+        return arch_of(self.instance_types[0])
 
     @property
     def content_store(self) -> ContentStore:
@@ -524,11 +643,11 @@ class NodeGroupSpec:
 
     @property
     def uses_fast_image_pull(self) -> bool:
-        """AL2023 parallel mode with the AMI's SOCI: nodeadm's ``FastImagePull`` gate does the wiring."""
+        """AL2023 parallel mode with the AMI's SOCI: nodeadm's parallel-pull feature gate does the wiring."""
         return self.os is OperatingSystem.AL2023 and self.pull_mode is PullMode.PARALLEL and isinstance(self.soci_source, AmiPackage)
 
     def credential(self, kind: CredentialKind) -> Credential | None:
-        return next((c for c in self.credentials if c.kind is kind), None)
+        return next((c for c in self.creds if c.kind is kind), None)
 
     @property
     def node_labels(self) -> dict[str, str]:
@@ -539,9 +658,101 @@ class NodeGroupSpec:
         return dict(sorted(labels.items()))
 
 
-SOCI_LABEL = "soci.snapshotter/enabled"
-SOCI_LABEL_VALUE = "true"
-SOCI_MODE_LABEL = "soci.snapshotter/pull-mode"
+# --------------------------------------------------------------------------------------------
+# the stack around the node groups
+
+
+def check_cidr(path: str, value: object) -> str:
+    text = check_text(path, value, "a CIDR block such as '10.0.0.0/16'")
+    try:
+        ipaddress.ip_network(text)
+    except ValueError:
+        raise SpecError(path, f"{short(value)} is not a CIDR block (network address + prefix, e.g. '10.0.0.0/16')") from None
+    return text
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClusterSpec:
+    name: str
+    """EKS cluster name."""
+    kubernetes_version: str
+    """Control-plane Kubernetes version; node groups default to it."""
+    endpoint_public_access: bool = True
+    public_access_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
+    service_cidr: str = "172.20.0.0/16"
+    enabled_log_types: tuple[LogType, ...] = (LogType.API, LogType.AUDIT, LogType.AUTHENTICATOR)
+
+    def __post_init__(self) -> None:
+        check_match("name", self.name, CLUSTER_NAME_RE, "a cluster name of letters, digits, '-' and '_' (at most 100, starting with a letter or digit)")
+        check_match("kubernetesVersion", self.kubernetes_version, K8S_VERSION_RE, "a Kubernetes minor version as a quoted string, e.g. '1.33'")
+        for i, c in enumerate(self.public_access_cidrs):
+            check_cidr(f"publicAccessCidrs[{i}]", c)
+        check_cidr("serviceCidr", self.service_cidr)
+
+
+@dataclass(frozen=True, kw_only=True)
+class VpcSpec:
+    """A new VPC (``cidr``, ``az_count``, ``nat_gateways``) or an existing one (``vpc_id`` + subnets)."""
+
+    cidr: str | None = "10.0.0.0/16"
+    az_count: int = 2
+    nat_gateways: NatGateways = NatGateways.SINGLE
+    vpc_id: str | None = None
+    private_subnet_ids: tuple[str, ...] = ()
+    public_subnet_ids: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.vpc_id is not None:
+            check_match("vpcId", self.vpc_id, VPC_ID_RE, "a VPC ID such as 'vpc-0123456789abcdef0'")
+            for key in ("private_subnet_ids", "public_subnet_ids"):
+                for i, s in enumerate(getattr(self, key)):
+                    check_match(f"{_camel(key)}[{i}]", s, SUBNET_ID_RE, "a subnet ID such as 'subnet-0123456789abcdef0'")
+            if len(self.private_subnet_ids) < 2:
+                raise SpecError("privateSubnetIds", "an existing VPC needs at least two private subnets in different AZs (EKS requirement)")
+            return
+        if self.cidr is not None:
+            check_cidr("cidr", self.cidr)
+        check_int("azCount", self.az_count, 2, 6, "2..6 (EKS needs subnets in at least two AZs)")
+
+    @property
+    def existing(self) -> bool:
+        return self.vpc_id is not None
+
+
+DEFAULT_DEMO_IMAGE = "public.ecr.aws/soci-workshop-examples/tensorflow_gpu:latest"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DemoSpec:
+    enabled: bool = True
+    image: str = DEFAULT_DEMO_IMAGE
+    """An image published with a SOCI index, pinned to SOCI nodes by their label."""
+    replicas: int = 1
+
+    def __post_init__(self) -> None:
+        check_match("image", self.image, re.compile(r"[^\s]+"), "an image reference")
+        check_int("replicas", self.replicas, 0, 20, "0..20")
+
+
+@dataclass(frozen=True, kw_only=True)
+class StackSpec:
+    """A whole stack: region, cluster, VPC, node groups, demo, tags."""
+
+    region: str
+    cluster: ClusterSpec
+    vpc: VpcSpec = VpcSpec()
+    node_groups: tuple[NodeGroupSpec, ...]
+    demo: DemoSpec = DemoSpec()
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def static_registries(self) -> tuple[str, ...]:
+        """Registries whose credentials must be set as secret config ``registryCredentials``."""
+        return tuple(sorted({c.registry for s in self.node_groups for c in s.creds if isinstance(c, StaticCredentials)}))
+
+
+# --------------------------------------------------------------------------------------------
+# values known only after deploy
 
 
 @dataclass(frozen=True)
@@ -559,41 +770,6 @@ class ClusterInfo:
 
 
 @dataclass(frozen=True)
-class NodeProfile:
-    """What the pinned AMI is: resolved by ``ami.py`` from the catalogue and the spec."""
-
-    os: OperatingSystem
-    kubernetes_version: str
-    arch: Arch
-    containerd_version: tuple[int, int, int]
-    release: str | None
-    """Catalogue release, or None for a raw AMI ID."""
-    variant: str = "standard"
-    ssm_parameter: str | None = None
-    """Release-pinned SSM parameter the AMI ID is read from (None for a raw AMI ID)."""
-    ami_id: str | None = None
-    soci_package: bool = False
-    """The image ships ``soci-snapshotter`` (AL2023 >= v20250813, Bottlerocket >= 1.44.0)."""
-    fast_image_pull: bool = False
-    """nodeadm knows the ``FastImagePull`` gate."""
-    unconfirmed: tuple[str, ...] = ()
-    """Catalogue facts for this release that the sources could not confirm."""
-
-    @property
-    def containerd_major(self) -> int:
-        return self.containerd_version[0]
-
-    @property
-    def containerd(self) -> str:
-        return ".".join(str(p) for p in self.containerd_version)
-
-    @property
-    def needs_pause_import(self) -> bool:
-        """containerd >= 2.2.3 routes the pause unpack through SOCI: import it from the tarball."""
-        return self.os is OperatingSystem.AL2023 and self.containerd_version >= (2, 2, 3)
-
-
-@dataclass(frozen=True)
 class Secrets:
     """Where boot-time secrets live: Secrets Manager ARNs (never the values)."""
 
@@ -601,8 +777,3 @@ class Secrets:
     """registry host -> secret ARN holding ``{"username": ..., "password": ...}``."""
     kubeconfig_token: str | None = None
     """Secret ARN holding the service-account token for SOCI's kubeconfig keychain."""
-
-
-def _camel(snake: str) -> str:
-    head, *rest = snake.split("_")
-    return head + "".join(w.capitalize() for w in rest)

@@ -9,7 +9,9 @@ import tomlkit
 from tomlkit.container import Container
 from tomlkit.items import Table
 
-from ..spec import SOCI_SOCKET, NodeProfile
+from ..ami.profile import NodeProfile
+from ..spec import Variant
+from .paths import SOCI_SOCKET
 
 CRI_V2 = "io.containerd.grpc.v1.cri"
 """containerd 1.x CRI plugin (config schema version 2)."""
@@ -22,7 +24,7 @@ SANDBOX_IMAGE = "localhost/kubernetes/pause:latest"
 
 def schema_version(profile: NodeProfile) -> int:
     """The config schema the node's containerd reads natively: 2 for 1.x, 3 for 2.x."""
-    return 3 if profile.containerd_major >= 2 else 2
+    return profile.schema_version
 
 
 def soci_fragment(profile: NodeProfile, root: str) -> str:
@@ -63,8 +65,10 @@ def base_config(profile: NodeProfile) -> str:
 
     It is what our fragment is merged over on the node; the real one is written by nodeadm.
     """
-    runtime = "nvidia" if profile.variant == "nvidia" else "neuron" if profile.variant == "neuron" else "runc"
-    binary = {"runc": "/usr/sbin/runc", "nvidia": "/usr/bin/nvidia-container-runtime", "neuron": "/opt/aws/neuron/bin/oci_neuron_hook_wrapper.sh"}[runtime]
+    # nodeadm has one runtime mixin, NVIDIA's; every other AMI (neuron included) gets runc
+    # (nodeadm/internal/containerd/runtime_config.go: getRuntimeOptions).
+    runtime = "nvidia" if profile.variant is Variant.NVIDIA else "runc"
+    binary = {"runc": "/usr/sbin/runc", "nvidia": "/usr/bin/nvidia-container-runtime"}[runtime]
     enable_cdi = tuple(int(p) for p in profile.kubernetes_version.split(".")) >= (1, 32)
     doc = tomlkit.document()
     doc.add(tomlkit.comment(f"Representative nodeadm base config for containerd {profile.containerd} (schema v{schema_version(profile)})"))

@@ -1,12 +1,20 @@
-"""nodeadm ``NodeConfig`` (``node.eks.aws/v1alpha1``) for an AL2023 SOCI node. Pure; YAML from data."""
+"""nodeadm ``NodeConfig`` (``node.eks.aws/v1alpha1``) for an AL2023 SOCI node. Pure; YAML from data.
+
+:func:`node_spec` is everything of ours except the cluster section (known only after deploy, and
+supplied by Karpenter itself on Karpenter nodes); :func:`document` adds it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
 
+from ..ami.profile import NodeProfile
 from ..spec import SOCI_SOCKET, ClusterInfo, CredentialKind, LocalStorage, NodeGroupSpec
+
+API_VERSION = "node.eks.aws/v1alpha1"
 
 
 class _Literal(str):
@@ -32,33 +40,46 @@ def kubelet_flags(spec: NodeGroupSpec) -> list[str]:
     return flags
 
 
-def nodeconfig(spec: NodeGroupSpec, cluster: ClusterInfo, containerd_fragment: str | None) -> dict[str, Any]:
-    """The NodeConfig as data.
+def node_spec(spec: NodeGroupSpec, profile: NodeProfile, containerd_fragment: str | None, *, kubelet_flags_too: bool = True) -> dict[str, Any]:
+    """The NodeConfig ``spec`` without ``cluster``.
 
-    The launch template uses a custom AMI, so EKS injects nothing: ``spec.cluster`` is complete.
-    ``containerd_fragment`` is None when nodeadm's ``FastImagePull`` writes the SOCI lines itself.
-    """
-    node_spec: dict[str, Any] = {
-        "cluster": {
-            "name": cluster.name,
-            "apiServerEndpoint": cluster.endpoint,
-            "certificateAuthority": cluster.certificate_authority,
-            "cidr": cluster.service_cidr,
-        },
-    }
+    ``containerd_fragment`` is None when nodeadm's parallel-pull gate writes the SOCI lines itself; the
+    gate is the one the pinned release's nodeadm knows (``profile.feature_gate``: ``AggressiveImagePull``
+    in v20250813/v20250819, ``FastImagePull`` later), because nodeadm ignores a gate it does not know.
+    ``kubelet_flags_too=False`` leaves labels and taints to the provisioner (Karpenter sets them)."""
+    out: dict[str, Any] = {}
     if containerd_fragment is not None:
-        node_spec["containerd"] = {"config": _Literal(containerd_fragment)}
+        out["containerd"] = {"config": _Literal(containerd_fragment)}
     kubelet: dict[str, Any] = {}
     if spec.credential(CredentialKind.CRI_PROXY) is not None and not spec.uses_fast_image_pull:
         kubelet["config"] = {"imageServiceEndpoint": f"unix://{SOCI_SOCKET}"}
-    kubelet["flags"] = kubelet_flags(spec)
-    node_spec["kubelet"] = kubelet
+    if kubelet_flags_too:
+        kubelet["flags"] = kubelet_flags(spec)
+    if kubelet:
+        out["kubelet"] = kubelet
     if spec.local_storage is LocalStorage.RAID0:
-        node_spec["instance"] = {"localStorage": {"strategy": "RAID0"}}
+        out["instance"] = {"localStorage": {"strategy": "RAID0"}}
     if spec.uses_fast_image_pull:
-        node_spec["featureGates"] = {"FastImagePull": True}
-    return {"apiVersion": "node.eks.aws/v1alpha1", "kind": "NodeConfig", "spec": node_spec}
+        assert profile.feature_gate is not None, "rules refuse a parallel AMI-SOCI group on a release without the gate"
+        out["featureGates"] = {profile.feature_gate: True}
+    return out
 
 
-def dump(doc: dict[str, Any]) -> str:
-    return "---\n" + yaml.dump(doc, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1000)
+def cluster_section(cluster: ClusterInfo) -> dict[str, str]:
+    """The launch template uses a custom AMI, so EKS injects nothing: the cluster section is complete."""
+    return {
+        "name": cluster.name,
+        "apiServerEndpoint": cluster.endpoint,
+        "certificateAuthority": cluster.certificate_authority,
+        "cidr": cluster.service_cidr,
+    }
+
+
+def document(spec_part: Mapping[str, Any], cluster: ClusterInfo | None) -> dict[str, Any]:
+    node: dict[str, Any] = {"cluster": cluster_section(cluster)} if cluster is not None else {}
+    node.update(spec_part)
+    return {"apiVersion": API_VERSION, "kind": "NodeConfig", "spec": node}
+
+
+def dump(doc: Mapping[str, Any]) -> str:
+    return "---\n" + yaml.dump(dict(doc), Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1000)

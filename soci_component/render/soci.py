@@ -2,13 +2,37 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import tomlkit
 
-from ..spec import ContentStore, CredentialKind, NodeGroupSpec, PullMode
+from ..spec import ContentStore, CredentialKind, NodeGroupSpec, ParallelTuning, PullMode, RegistryMirror
+from .paths import CONTAINERD_SOCKET, SOCI_KUBECONFIG
 
-SOCI_CONFIG_PATH = "/etc/soci-snapshotter-grpc/config.toml"
-SOCI_KUBECONFIG_PATH = "/etc/soci-snapshotter-grpc/kubeconfig"
-CONTAINERD_SOCKET = "/run/containerd/containerd.sock"
+__all__ = ["mirror_url", "parallel_settings", "soci_config"]
+
+
+def parallel_settings(par: ParallelTuning) -> list[tuple[str, Any]]:
+    """The parallel-pull-unpack knobs in SOCI's key names and order (``[pull_modes.parallel_pull_unpack]``).
+
+    Bottlerocket's ``settings.container-runtime-plugins.soci-snapshotter.parallel-pull-unpack`` uses the same
+    knobs with ``-`` for ``_`` (bottlerocket-core-kit ``soci-snapshotter`` settings)."""
+    return [
+        ("max_concurrent_downloads", par.max_concurrent_downloads),
+        ("max_concurrent_downloads_per_image", par.max_concurrent_downloads_per_image),
+        ("concurrent_download_chunk_size", par.concurrent_download_chunk_size),
+        ("max_concurrent_unpacks", par.max_concurrent_unpacks),
+        ("max_concurrent_unpacks_per_image", par.max_concurrent_unpacks_per_image),
+        ("discard_unpacked_layers", par.discard_unpacked_layers),
+    ]
+
+
+def mirror_url(mirror: str, m: RegistryMirror) -> str:
+    """SOCI (>= 0.5) parses a mirror's ``host`` as a URL and uses its host part (service/resolver/registry.go:
+    ``url.Parse(mirror.Host)`` then ``docker.DefaultHost(url.Host)``): a bare ``mirror.example.com`` has an
+    empty host, the fetch fails and SOCI falls back to the upstream registry without a word. So the scheme
+    is always written: ``https://``, or ``http://`` for an ``insecure`` mirror (SOCI then uses plain HTTP)."""
+    return ("http://" if m.insecure else "https://") + mirror
 
 
 def soci_config(spec: NodeGroupSpec) -> str:
@@ -39,12 +63,8 @@ def soci_config(spec: NodeGroupSpec) -> str:
         ppu.add(tomlkit.comment("lazy loading for indexed images, parallel pull for the rest (SOCI >= 0.14)"))
         ppu.add("experimental_parallel_pull_as_fallback", True)
     if mode.parallel:
-        ppu.add("max_concurrent_downloads", par.max_concurrent_downloads)
-        ppu.add("max_concurrent_downloads_per_image", par.max_concurrent_downloads_per_image)
-        ppu.add("concurrent_download_chunk_size", par.concurrent_download_chunk_size)
-        ppu.add("max_concurrent_unpacks", par.max_concurrent_unpacks)
-        ppu.add("max_concurrent_unpacks_per_image", par.max_concurrent_unpacks_per_image)
-        ppu.add("discard_unpacked_layers", par.discard_unpacked_layers)
+        for key, value in parallel_settings(par):
+            ppu.add(key, value)
         if par.decompressor is not None:
             streams = tomlkit.table(is_super_table=True)
             streams.add("gzip", tomlkit.table().add("path", par.decompressor.path).add("args", list(par.decompressor.args)))
@@ -56,14 +76,14 @@ def soci_config(spec: NodeGroupSpec) -> str:
     if spec.credential(CredentialKind.CRI_PROXY) is not None:
         doc.add("cri_keychain", tomlkit.table().add("enable_keychain", True).add("image_service_path", CONTAINERD_SOCKET))
     if spec.credential(CredentialKind.KUBERNETES_SECRETS) is not None:
-        doc.add("kubeconfig_keychain", tomlkit.table().add("enable_keychain", True).add("kubeconfig_path", SOCI_KUBECONFIG_PATH))
+        doc.add("kubeconfig_keychain", tomlkit.table().add("enable_keychain", True).add("kubeconfig_path", SOCI_KUBECONFIG))
 
     if tuning.mirrors:
         hosts = tomlkit.table(is_super_table=True)
         for m in tuning.mirrors:
             aot = tomlkit.aot()
             for mirror in m.mirrors:
-                aot.append(tomlkit.table().add("host", mirror).add("insecure", m.insecure))
+                aot.append(tomlkit.table().add("host", mirror_url(mirror, m)).add("insecure", m.insecure))
             hosts.add(m.host, tomlkit.table().add("mirrors", aot))
         doc.add("resolver", tomlkit.table(is_super_table=True).add("host", hosts))
     return tomlkit.dumps(doc)

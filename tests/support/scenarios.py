@@ -1,26 +1,26 @@
 """The renderer's scenario matrix: containerd line x pull mode x credential source x SOCI source,
 plus special cases. Used by golden tests, structural tests and the real-daemon tests.
 
-Profiles are explicit here (the AMI catalogue is tested on its own), so a scenario pins exactly
-which containerd the rendered config is for.
+Every scenario goes through the real resolution path (spec -> catalogue -> profile -> plan -> render),
+so a scenario is pinned by its release and Kubernetes version, exactly as a stack file pins it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from soci_component.render.bootstrap import NodeBootstrap, plan
+from soci_component import rules
+from soci_component.ami import NodeProfile
+from soci_component.render import NodePlan, RenderedNode, plan, render
 from soci_component.spec import (
     AmiPackage,
     AmiPin,
-    Arch,
     ClusterInfo,
     CriProxy,
     EcrCredentialHelper,
     KubernetesSecrets,
     LocalStorage,
     NodeGroupSpec,
-    NodeProfile,
     OperatingSystem,
     PullMode,
     RegistryMirror,
@@ -45,11 +45,11 @@ SECRETS = Secrets(
     kubeconfig_token="arn:aws:secretsmanager:us-west-2:111122223333:secret:soci-eks/golden/kube-token-AbCdEf",
 )
 
-# containerd lines as the catalogue reports them for real releases
-PROFILES = {
-    "c17": NodeProfile(OperatingSystem.AL2023, "1.30", Arch.X86_64, (1, 7, 27), "v20251108", soci_package=True, fast_image_pull=True),
-    "c21": NodeProfile(OperatingSystem.AL2023, "1.31", Arch.X86_64, (2, 1, 4), "v20251108", soci_package=True, fast_image_pull=True),
-    "c22": NodeProfile(OperatingSystem.AL2023, "1.33", Arch.X86_64, (2, 2, 4), "v20260714", soci_package=True, fast_image_pull=True),
+# containerd lines, pinned as a stack file pins them: (release, Kubernetes version) -> the catalogue's containerd
+PINS = {
+    "c17": ("v20251108", "1.30"),  # containerd 1.7.27
+    "c21": ("v20251108", "1.31"),  # containerd 2.1.4
+    "c22": ("v20260714", "1.33"),  # containerd 2.2.4
 }
 CREDENTIALS = {
     "ecr": EcrCredentialHelper(),
@@ -68,25 +68,36 @@ MODES = {"lazy": PullMode.LAZY, "parallel": PullMode.PARALLEL, "fallback": PullM
 class Scenario:
     name: str
     spec: NodeGroupSpec
-    profile: NodeProfile
 
-    def render(self) -> NodeBootstrap:
+    @property
+    def profile(self) -> NodeProfile:
+        return rules.profile(self.spec)
+
+    @property
+    def plan(self) -> NodePlan:
+        if self.name not in _PLANNED:
+            _PLANNED[self.name] = plan(self.spec, self.profile)
+        return _PLANNED[self.name]
+
+    def render(self) -> RenderedNode:
         if self.name not in _RENDERED:
-            _RENDERED[self.name] = plan(self.spec, self.profile, CLUSTER, SECRETS)
+            _RENDERED[self.name] = render(self.plan, CLUSTER, SECRETS)
         return _RENDERED[self.name]
 
 
-_RENDERED: dict[str, NodeBootstrap] = {}
+_PLANNED: dict[str, NodePlan] = {}
+_RENDERED: dict[str, RenderedNode] = {}
 
 
-def _spec(name: str, profile: NodeProfile, **kw: object) -> NodeGroupSpec:
-    return NodeGroupSpec(name=name, kubernetes_version=profile.kubernetes_version, ami=AmiPin(release=profile.release), instance_types=("m7i.xlarge",), **kw)  # type: ignore[arg-type]
+def node_group(name: str, pin: str, **kw: object) -> NodeGroupSpec:
+    release, k8s = PINS[pin] if pin in PINS else pin.split("@")
+    kw.setdefault("instance_types", ("m7i.xlarge",))
+    return NodeGroupSpec(name=name, kubernetes_version=k8s, ami=AmiPin(release=release), **kw)  # type: ignore[arg-type]
 
 
 def _matrix() -> list[Scenario]:
     out = []
     for pk in ("c17", "c22"):
-        profile = PROFILES[pk]
         for mk, mode in MODES.items():
             for ck, cred in CREDENTIALS.items():
                 for sk, source in SOURCES.items():
@@ -95,59 +106,42 @@ def _matrix() -> list[Scenario]:
                     creds = (cred,)
                     fast = mode is PullMode.PARALLEL and isinstance(source, AmiPackage)
                     if fast and not isinstance(cred, CriProxy):
-                        creds = (cred, CriProxy())  # FastImagePull always routes the kubelet through SOCI
+                        creds = (cred, CriProxy())  # the nodeadm gate always routes the kubelet through SOCI
                     name = f"{pk}-{mk}-{ck}-{sk}"
-                    out.append(Scenario(name, _spec(name, profile, pull_mode=mode, credentials=creds, soci_source=source), profile))
+                    out.append(Scenario(name, node_group(name, pk, pull_mode=mode, credentials=creds, soci_source=source)))
     return out
 
 
 def _special() -> list[Scenario]:
-    c22, c21 = PROFILES["c22"], PROFILES["c21"]
-    br = NodeProfile(OperatingSystem.BOTTLEROCKET, "1.33", Arch.X86_64, (2, 1, 6), "1.57.0", soci_package=True)
-    br17 = NodeProfile(OperatingSystem.BOTTLEROCKET, "1.32", Arch.ARM64, (1, 7, 30), "1.57.0", soci_package=True)
     taints = (Taint("dedicated", TaintEffect.NO_SCHEDULE, "soci"), Taint("gpu", TaintEffect.NO_EXECUTE))
+    br = dict(os=OperatingSystem.BOTTLEROCKET, pull_mode=PullMode.PARALLEL, credentials=(CriProxy(),))
     return [
-        Scenario("c21-lazy-ecr-ami", _spec("c21-lazy-ecr-ami", c21), c21),
+        Scenario("c21-lazy-ecr-ami", node_group("c21-lazy-ecr-ami", "c21")),
         Scenario(
             "c22-lazy-custom-root-mirrors",
-            _spec(
+            node_group(
                 "custom",
-                c22,
+                "c22",
                 tuning=SociTuning(root="/var/lib/soci-snapshotter", min_layer_size=0, mirrors=(RegistryMirror("docker.io", ("mirror.example.com",)),), v1_indexes=True),
                 labels={"team": "ml"},
                 taints=taints,
             ),
-            c22,
         ),
         Scenario(
             "c22-lazy-ecr+static-release-pinned",
-            _spec(
+            node_group(
                 "pinned",
-                c22,
+                "c22",
                 credentials=(
                     EcrCredentialHelper(("123456789012.dkr.ecr.eu-west-1.amazonaws.com", "{account}.dkr.ecr.{region}.amazonaws.com")),
                     StaticCredentials("registry.example.com"),
                 ),
                 soci_source=UpstreamRelease(version="0.15.0", url_base="https://mirror.example.com/soci", sha256={"amd64": "a" * 64, "arm64": "b" * 64}),
             ),
-            c22,
         ),
-        Scenario(
-            "c22-parallel-cri-ami-raid0", _spec("raid0", c22, pull_mode=PullMode.PARALLEL, credentials=(CriProxy(),), local_storage=LocalStorage.RAID0), c22
-        ),
-        Scenario(
-            "bottlerocket-parallel", _spec("br", br, os=OperatingSystem.BOTTLEROCKET, pull_mode=PullMode.PARALLEL, credentials=(CriProxy(),), taints=taints), br
-        ),
-        Scenario(
-            "bottlerocket-parallel-arm64-raid0",
-            replace(
-                _spec(
-                    "br-arm", br17, os=OperatingSystem.BOTTLEROCKET, pull_mode=PullMode.PARALLEL, credentials=(CriProxy(),), local_storage=LocalStorage.RAID0
-                ),
-                instance_types=("m7g.xlarge",),
-            ),
-            br17,
-        ),
+        Scenario("c22-parallel-cri-ami-raid0", node_group("raid0", "c22", pull_mode=PullMode.PARALLEL, credentials=(CriProxy(),), local_storage=LocalStorage.RAID0)),
+        Scenario("bottlerocket-parallel", node_group("br", "1.57.0@1.33", taints=taints, **br)),
+        Scenario("bottlerocket-parallel-arm64-raid0", node_group("br-arm", "1.57.0@1.32", instance_types=("m7g.xlarge",), local_storage=LocalStorage.RAID0, **br)),
     ]
 
 
@@ -156,3 +150,7 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in _matrix() + _special()}
 
 def al2023_scenarios() -> list[Scenario]:
     return [s for s in SCENARIOS.values() if s.spec.os is OperatingSystem.AL2023]
+
+
+def with_spec(s: Scenario, **changes: object) -> NodeGroupSpec:
+    return replace(s.spec, **changes)  # type: ignore[arg-type]

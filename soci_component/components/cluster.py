@@ -16,23 +16,22 @@ from typing import Any
 import pulumi
 import pulumi_eks as eks
 
-from .config import StackConfig
-from .node_group import AwsEnvironment, ClusterAttachment, NodeGroupError, SociNodeGroup, SociNodeGroupArgs
-from .spec import CredentialKind, NodeGroupSpec
+from .. import rules
+from ..errors import SpecError
+from ..spec import ClusterSpec, CredentialKind, LogType, NodeGroupSpec
+from .attachment import AwsEnvironment, ClusterAttachment
+from .errors import failure
+from .node_group import SociNodeGroup, SociNodeGroupArgs
 
 TOKEN = "soci-eks:index:SociCluster"
-MAX_KUBELET_SKEW = 3
-"""kubelet may be up to three minor versions older than the API server (Kubernetes >= 1.28 skew policy)."""
 
 
 @dataclass
 class SociClusterArgs:
     """Arguments of :class:`SociCluster`."""
 
-    cluster_name: str
-    """EKS cluster name (physical name, unique per account and region)."""
-    kubernetes_version: str
-    """Control-plane Kubernetes minor version, e.g. ``"1.33"``. Node groups may be older (up to 3 minors), never newer."""
+    cluster: ClusterSpec
+    """The control plane: name, Kubernetes version, endpoint access, service CIDR, log types."""
     node_groups: Sequence[NodeGroupSpec]
     """One SOCI node group per spec (at least one)."""
     vpc_id: pulumi.Input[str]
@@ -41,16 +40,8 @@ class SociClusterArgs:
     """Private subnets (at least two AZs): control-plane ENIs and, by default, the nodes."""
     public_subnet_ids: pulumi.Input[Sequence[str]] | None = None
     """Public subnets for internet-facing load balancers (optional)."""
-    endpoint_public_access: bool = True
-    """Whether the API server endpoint is reachable from the internet (restricted by ``public_access_cidrs``)."""
     endpoint_private_access: bool = True
     """Whether the API server endpoint is reachable from inside the VPC (nodes use it)."""
-    public_access_cidrs: Sequence[str] = ("0.0.0.0/0",)
-    """CIDR blocks allowed to reach the public endpoint."""
-    service_cidr: str = "172.20.0.0/16"
-    """Kubernetes service IPv4 CIDR (the cluster DNS IP is its base address + 10)."""
-    enabled_log_types: Sequence[str] = ("api", "audit", "authenticator")
-    """Control-plane log types sent to CloudWatch Logs."""
     registry_credentials: pulumi.Input[Mapping[str, Mapping[str, str]]] | None = None
     """Registry host -> ``{"username", "password"}`` for ``static`` credential sources (a Pulumi secret)."""
     max_unavailable_percentage: int = 33
@@ -59,33 +50,8 @@ class SociClusterArgs:
     """IMDSv2 hop limit of the nodes; 1 keeps pods (without host networking) away from the node role."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on every AWS resource."""
-
-    @classmethod
-    def from_stack_config(
-        cls,
-        stack: StackConfig,
-        *,
-        vpc_id: pulumi.Input[str],
-        private_subnet_ids: pulumi.Input[Sequence[str]],
-        public_subnet_ids: pulumi.Input[Sequence[str]] | None = None,
-        registry_credentials: pulumi.Input[Mapping[str, Mapping[str, str]]] | None = None,
-    ) -> SociClusterArgs:
-        """Arguments from a parsed stack config (:func:`soci_component.config.parse`) and the VPC to use."""
-        c = stack.cluster
-        return cls(
-            cluster_name=c.name,
-            kubernetes_version=c.kubernetes_version,
-            node_groups=stack.node_groups,
-            vpc_id=vpc_id,
-            private_subnet_ids=private_subnet_ids,
-            public_subnet_ids=public_subnet_ids,
-            endpoint_public_access=c.endpoint_public_access,
-            public_access_cidrs=c.public_access_cidrs,
-            service_cidr=c.service_cidr,
-            enabled_log_types=c.enabled_log_types,
-            registry_credentials=registry_credentials,
-            tags=dict(stack.tags),
-        )
+    region: str | None = None
+    """The region as a plain value when known (sharpens the preview user-data size check)."""
 
 
 class SociCluster(pulumi.ComponentResource):
@@ -108,16 +74,20 @@ class SociCluster(pulumi.ComponentResource):
     node_group_roles: pulumi.Output[dict[str, str]]
     """Spec name -> node IAM role ARN."""
     profiles: pulumi.Output[dict[str, dict[str, Any]]]
-    """Spec name -> resolved profile (AMI release, containerd, pull mode, SOCI source, labels ...)."""
+    """Spec name -> what its nodes run (AMI release, containerd, pull mode, SOCI source, labels, disks ...)."""
 
     def __init__(self, name: str, args: SociClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TOKEN, name, None, opts)
-        _check_node_groups(args)
+        c = args.cluster
+        try:
+            rules.check_control_plane(c.kubernetes_version, args.node_groups)
+        except SpecError as e:
+            raise failure(e) from None
         child = pulumi.ResourceOptions(parent=self)
         self.cluster = eks.Cluster(
             f"{name}-eks",
-            name=args.cluster_name,
-            version=args.kubernetes_version,
+            name=c.name,
+            version=c.kubernetes_version,
             authentication_mode=eks.AuthenticationMode.API,
             skip_default_node_group=True,
             # With no node group inside the eks.Cluster, pulumi-eks only manages CoreDNS when asked explicitly.
@@ -127,14 +97,14 @@ class SociCluster(pulumi.ComponentResource):
             private_subnet_ids=args.private_subnet_ids,
             public_subnet_ids=args.public_subnet_ids,
             endpoint_private_access=args.endpoint_private_access,
-            endpoint_public_access=args.endpoint_public_access,
-            public_access_cidrs=list(args.public_access_cidrs),
-            kubernetes_service_ip_address_range=args.service_cidr,
-            enabled_cluster_log_types=list(args.enabled_log_types),
+            endpoint_public_access=c.endpoint_public_access,
+            public_access_cidrs=list(c.public_access_cidrs),
+            kubernetes_service_ip_address_range=c.service_cidr,
+            enabled_cluster_log_types=[t.value if isinstance(t, LogType) else t for t in c.enabled_log_types],
             tags=dict(args.tags),
             opts=child,
         )
-        self.attachment = ClusterAttachment.from_eks_cluster(self.cluster)
+        self.attachment = ClusterAttachment.from_eks_cluster(self.cluster, c.kubernetes_version)
         self.kubeconfig = pulumi.Output.secret(self.cluster.kubeconfig_json)
         self.cluster_name = pulumi.Output.from_input(self.attachment.name)
         self.oidc_provider_arn = self.cluster.oidc_provider_arn
@@ -162,6 +132,7 @@ class SociCluster(pulumi.ComponentResource):
                     tags=args.tags,
                     config_path=f"nodeGroups[{i}]",
                     aws_environment=environment,
+                    region_hint=args.region,
                 ),
                 opts=child,
             )
@@ -186,29 +157,4 @@ def _dict_output(values: Mapping[str, pulumi.Input[Any]]) -> pulumi.Output[dict[
     return pulumi.Output.all(*values.values()).apply(lambda vs: dict(zip(keys, vs, strict=True)))
 
 
-def _minor(version: str) -> int:
-    return int(version.split(".")[1])
-
-
-def _check_node_groups(args: SociClusterArgs) -> None:
-    if not args.node_groups:
-        raise NodeGroupError("nodeGroups", "needs at least one node group")
-    names = [s.name for s in args.node_groups]
-    control = _minor(args.kubernetes_version)
-    for i, spec in enumerate(args.node_groups):
-        if spec.name in names[:i]:
-            raise NodeGroupError(f"nodeGroups[{i}].name", f"{spec.name!r} is used by an earlier node group; names must be unique")
-        node = _minor(spec.kubernetes_version)
-        if node > control:
-            raise NodeGroupError(
-                f"nodeGroups[{i}].kubernetesVersion",
-                f"{spec.kubernetes_version} is newer than the control plane ({args.kubernetes_version}); kubelets may not be newer than the API server",
-            )
-        if control - node > MAX_KUBELET_SKEW:
-            raise NodeGroupError(
-                f"nodeGroups[{i}].kubernetesVersion",
-                f"{spec.kubernetes_version} is more than {MAX_KUBELET_SKEW} minor versions older than the control plane ({args.kubernetes_version})",
-            )
-
-
-__all__ = ["SociCluster", "SociClusterArgs", "TOKEN"]
+__all__ = ["TOKEN", "SociCluster", "SociClusterArgs"]

@@ -1,6 +1,6 @@
 """Every rendered scenario against its committed golden tree (user-data, files/, profile.json).
 
-Regenerate with `pytest tests/test_golden.py --update-goldens` and review `git diff tests/golden`.
+Regenerate with `pytest tests/golden --update-goldens` and review `git diff tests/golden`.
 """
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from scenarios import SCENARIOS
 
 from soci_component.offline import write_tree
+from tests.support.scenarios import SCENARIOS
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).parent
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -22,21 +22,21 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_golden(name: str, tmp_path: Path, update_goldens: bool) -> None:
-    bootstrap = SCENARIOS[name].render()
+    rendered = SCENARIOS[name].render()
     # The golden directory is named after the scenario; write_tree names it after the node group.
-    write_tree([bootstrap], tmp_path)
-    rendered = _tree(tmp_path / bootstrap.name)
+    write_tree([rendered], tmp_path)
+    tree = _tree(tmp_path / rendered.name)
     target = GOLDEN / name
     if update_goldens:
         shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(tmp_path / bootstrap.name, target)
+        shutil.copytree(tmp_path / rendered.name, target)
     assert target.is_dir(), f"no golden for {name}: run pytest --update-goldens and review the diff"
     golden = _tree(target)
-    assert sorted(rendered) == sorted(golden), f"{name}: file set changed"
-    for path, data in rendered.items():
+    assert sorted(tree) == sorted(golden), f"{name}: file set changed"
+    for path, data in tree.items():
         assert data == golden[path], f"{name}: {path} differs from golden (pytest --update-goldens, then review git diff)"
 
 
 def test_no_stale_goldens() -> None:
-    stale = sorted(p.name for p in GOLDEN.iterdir() if p.is_dir() and p.name not in SCENARIOS) if GOLDEN.exists() else []
+    stale = sorted(p.name for p in GOLDEN.iterdir() if p.is_dir() and p.name not in SCENARIOS and p.name != "__pycache__")
     assert not stale, f"golden directories without a scenario: {stale}"

@@ -1,0 +1,86 @@
+"""The cluster a SOCI node group joins and the AWS environment it lives in, as Pulumi inputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pulumi
+import pulumi_aws as aws
+
+if TYPE_CHECKING:
+    import pulumi_eks as eks
+
+
+@dataclass
+class ClusterAttachment:
+    """The cluster a SOCI node group joins, as plain values (a custom AMI gets nothing injected by EKS)."""
+
+    name: pulumi.Input[str]
+    """EKS cluster name."""
+    endpoint: pulumi.Input[str]
+    """API server endpoint (``https://...eks.amazonaws.com``)."""
+    certificate_authority: pulumi.Input[str]
+    """Cluster CA, base64 PEM as EKS reports it (``certificateAuthority.data``)."""
+    service_cidr: pulumi.Input[str]
+    """Kubernetes service IPv4 CIDR (nodeadm ``cluster.cidr``; Bottlerocket derives the DNS IP from it)."""
+    kubernetes_version: str | None = None
+    """Control-plane minor version when known (node groups are checked against it: kubelet skew)."""
+    cluster_security_group_id: pulumi.Input[str] | None = None
+    """The EKS-created cluster security group. Managed nodes get it automatically when the launch template
+    names no security groups; it is listed explicitly only next to ``SociNodeGroupArgs.security_group_ids``."""
+    kubeconfig: pulumi.Input[Any] | None = None
+    """kubeconfig (JSON string or dict) for Kubernetes resources (the ``kubernetes-secrets`` credential
+    source). Unset: an exec kubeconfig using ``aws eks get-token`` is built from the values above."""
+
+    @classmethod
+    def from_eks_cluster(cls, cluster: eks.Cluster, kubernetes_version: str | None = None) -> ClusterAttachment:
+        """From a pulumi-eks ``eks.Cluster`` (its ``eksCluster`` child carries endpoint, CA, CIDR, SG)."""
+        ec = cluster.eks_cluster
+        return cls(
+            name=ec.name,
+            endpoint=ec.endpoint,
+            certificate_authority=ec.certificate_authority.data,
+            service_cidr=ec.kubernetes_network_config.service_ipv4_cidr,
+            kubernetes_version=kubernetes_version,
+            cluster_security_group_id=ec.vpc_config.cluster_security_group_id,
+            kubeconfig=cluster.kubeconfig_json,
+        )
+
+    @classmethod
+    def from_existing(cls, name: pulumi.Input[str], kubernetes_version: str | None = None, opts: pulumi.InvokeOutputOptions | None = None) -> ClusterAttachment:
+        """An existing EKS cluster looked up by name (``aws.eks.get_cluster``): no resource of it is managed here."""
+        c = aws.eks.get_cluster_output(name=name, opts=opts)
+        return cls(
+            name=c.name,
+            endpoint=c.endpoint,
+            certificate_authority=c.certificate_authorities.apply(lambda cas: cas[0].data if cas else None),
+            service_cidr=c.kubernetes_network_configs.apply(lambda n: n[0].service_ipv4_cidr if n else None),
+            kubernetes_version=kubernetes_version,
+            cluster_security_group_id=c.vpc_config.cluster_security_group_id,
+        )
+
+
+@dataclass
+class AwsEnvironment:
+    """Partition, region and account of the node group's resources (the renderer's ``ClusterInfo`` needs them)."""
+
+    partition: pulumi.Input[str]
+    """``aws``, ``aws-cn``, ``aws-us-gov`` ...: IAM policy ARNs are built with it."""
+    dns_suffix: pulumi.Input[str]
+    """``amazonaws.com`` (``amazonaws.com.cn`` in China): the EC2 service principal is ``ec2.<dns_suffix>``."""
+    region: pulumi.Input[str]
+    """Region of the cluster (ECR registry hosts, Secrets Manager calls at boot)."""
+    account_id: pulumi.Input[str]
+    """Account of the cluster (its ECR registry)."""
+
+    @classmethod
+    def lookup(cls, opts: pulumi.InvokeOutputOptions | None = None) -> AwsEnvironment:
+        """From ``aws.get_partition`` / ``get_region`` / ``get_caller_identity`` (of the provider in ``opts``)."""
+        partition = aws.get_partition_output(opts=opts)
+        return cls(
+            partition=partition.partition,
+            dns_suffix=partition.dns_suffix,
+            region=aws.get_region_output(opts=opts).region,
+            account_id=aws.get_caller_identity_output(opts=opts).account_id,
+        )

@@ -1,0 +1,61 @@
+"""The one error type of the product, and the one way to say where a setting lives.
+
+Every invalid input, in any layer (stack config, spec values, rules, catalogue, renderer), is a
+:class:`SpecError` whose ``path`` is the config key path of the setting (``nodeGroups[1].pullMode``)
+and whose ``message`` says what is wrong and what is accepted. The Pulumi layer turns it into a
+``pulumi.RunError`` once (``components.errors``), so ``pulumi preview`` prints the message alone.
+
+Pure: no pulumi import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+__all__ = ["SpecError", "at", "join", "short"]
+
+_SHORT = 60
+
+
+class SpecError(ValueError):
+    """An invalid setting. ``path`` is the config key path (``nodeGroups[1].pullMode``, ``""`` for the whole input)."""
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        self.message = message
+        super().__init__(f"{path}: {message}" if path else message)
+
+    def under(self, prefix: str) -> SpecError:
+        """The same error with ``prefix`` in front of its path (``nodeGroups[0]`` + ``ami.release``)."""
+        return SpecError(join(prefix, self.path), self.message)
+
+
+def join(prefix: str, key: str | int) -> str:
+    """``join("nodeGroups", 1)`` -> ``nodeGroups[1]``; ``join("nodeGroups[1]", "ami")`` -> ``nodeGroups[1].ami``;
+    ``join("a", "[2].b")`` -> ``a[2].b``; an empty side is left out."""
+    if isinstance(key, int):
+        return f"{prefix}[{key}]"
+    if not prefix:
+        return key
+    if not key:
+        return prefix
+    return f"{prefix}{key}" if key.startswith("[") else f"{prefix}.{key}"
+
+
+@contextmanager
+def at(prefix: str) -> Iterator[None]:
+    """Prefix the path of every :class:`SpecError` raised inside the block with ``prefix``."""
+    if not prefix:
+        yield
+        return
+    try:
+        yield
+    except SpecError as e:
+        raise e.under(prefix) from None
+
+
+def short(value: object) -> str:
+    """``repr`` of a user value for a message: at most a short prefix, control characters escaped."""
+    text = repr(value)
+    return text if len(text) <= _SHORT else f"{text[:_SHORT]}... ({len(str(value))} characters)"

@@ -1,0 +1,71 @@
+"""Facts about EC2 instance types that rules need: vCPUs, memory, instance store, accelerator.
+
+At ``pulumi preview`` the components read the real facts (``aws.ec2.get_instance_type``). Offline
+(``render``), :func:`estimate` derives them from the type's name where EC2's naming settles them —
+vCPUs from the size (``large`` 2, ``xlarge`` 4, ``<n>xlarge`` 4n), a lower bound of memory from the
+family class, instance store from the ``d`` attribute or a storage family — and returns None where it
+does not (``metal``, unknown families); the offline report says which types were estimated.
+
+Pure.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["InstanceFacts", "estimate", "instance_accelerator"]
+
+
+@dataclass(frozen=True)
+class InstanceFacts:
+    vcpus: int
+    memory_mib: int
+    instance_store: bool
+    accelerator: str | None = None
+    """``nvidia`` (GPU), ``neuron`` (Inferentia/Trainium) or None."""
+    estimated: bool = False
+    """Derived from the type name (offline), not read from EC2."""
+
+
+_TYPE = re.compile(r"([a-z]+)([0-9]+)([a-z0-9-]*)\.([a-z0-9-]+)")
+_SIZE = re.compile(r"([0-9]*)xlarge")
+# GiB of memory per vCPU, the smallest of the class's current families (EC2 instance type specs).
+_MEMORY_PER_VCPU = {"c": 1.875, "m": 4, "r": 8, "x": 15.25, "z": 8, "t": 4, "i": 7.625, "d": 8, "g": 4, "p": 7.625, "inf": 4, "trn": 4, "im": 4, "is": 6}
+
+
+def _vcpus(size: str) -> int | None:
+    if size == "large":
+        return 2
+    m = _SIZE.fullmatch(size)
+    if m:
+        return 4 * int(m.group(1) or 1)
+    return None
+
+
+def accelerator_of(family: str) -> str | None:
+    if family in ("g", "p", "gr"):
+        return "nvidia"
+    if family in ("inf", "trn"):
+        return "neuron"
+    return None
+
+
+def instance_accelerator(instance_type: str) -> str | None:
+    """``nvidia``/``neuron`` from the family (g*, p*: NVIDIA GPUs; inf*, trn*: AWS Neuron), else None."""
+    m = _TYPE.fullmatch(instance_type)
+    return accelerator_of(m.group(1)) if m else None
+
+
+def estimate(instance_type: str) -> InstanceFacts | None:
+    """Facts from the name alone, or None when the name does not settle them."""
+    m = _TYPE.fullmatch(instance_type)
+    if not m:
+        return None
+    family, _generation, attributes, size = m.groups()
+    vcpus = _vcpus(size)
+    ratio = _MEMORY_PER_VCPU.get(family)
+    if vcpus is None or ratio is None:
+        return None
+    store = "d" in attributes or family in ("i", "d", "im", "is")
+    return InstanceFacts(vcpus=vcpus, memory_mib=int(vcpus * ratio * 1024), instance_store=store, accelerator=accelerator_of(family), estimated=True)
