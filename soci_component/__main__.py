@@ -57,6 +57,11 @@ def _data_path() -> Path:
     return Path(str(resources.files("soci_component.ami").joinpath("releases.json")))
 
 
+def _defects_for(target: Path) -> str:
+    """defects.toml applies to the package's own releases.json; another file is checked on its own."""
+    return resources.files("soci_component.ami").joinpath("defects.toml").read_text() if target.resolve() == _data_path().resolve() else ""
+
+
 def _ami_list(args: argparse.Namespace) -> int:
     from .ami import catalogue
 
@@ -98,8 +103,7 @@ def _ami_sync(args: argparse.Namespace) -> int:
     try:
         changelog = read_changelog(args.changelog) if args.changelog else None
         text = sync(current, changelog=changelog, eks_ami_repo=args.eks_ami_repo, bottlerocket=bottlerocket)
-        defects = resources.files("soci_component.ami").joinpath("defects.toml").read_text()
-        load(text, defects)  # the result must load, defects included
+        load(text, _defects_for(target))  # the result must load, defects included
     except (ChangelogError, EksAmiSourceError, CatalogueError, ValueError) as e:
         print(f"ami sync: {e}", file=sys.stderr)
         return 2
@@ -127,7 +131,7 @@ def _ami_add(args: argparse.Namespace) -> int:
         rows.append(row)
         current[os.value] = rows
         text = dump(current.get("al2023", []), current.get("bottlerocket", []))
-        load(text, resources.files("soci_component.ami").joinpath("defects.toml").read_text())
+        load(text, _defects_for(target))
     except (ValueError, CatalogueError) as e:
         print(f"ami add: {e}", file=sys.stderr)
         return 2

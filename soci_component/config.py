@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from . import rules
-from .errors import SpecError, at, join, short
+from .errors import SpecError, at, join, key, short
 from .spec import (
     DISK_PRESETS,
     AmiPackage,
@@ -90,16 +90,11 @@ def _mapping(v: Any, path: str, allowed: tuple[str, ...], required: tuple[str, .
         if allowed and k not in allowed:
             close = difflib.get_close_matches(k, allowed, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise SpecError(join(path, _key(k)), f"unknown key{hint}; accepted: {', '.join(allowed)}")
+            raise SpecError(key(path, k), f"unknown key{hint}; accepted: {', '.join(allowed)}")
     for k in required:
         if k not in v:
             raise SpecError(join(path, k), "is required")
     return v
-
-
-def _key(k: str) -> str:
-    """A mapping key as a path element (label keys contain dots and slashes)."""
-    return k if k.replace("-", "").replace("_", "").isalnum() else f'["{k}"]' if '"' not in k else short(k)
 
 
 def text(v: Any, path: str) -> str:
@@ -143,7 +138,7 @@ def string_map(value_what: str) -> Reader:
         out = {}
         for k, x in m.items():
             if not isinstance(x, str):
-                raise SpecError(join(path, _key(k)), f"expected {value_what}; got {_type_name(x)}" + ("" if x is None else f" {short(x)}"))
+                raise SpecError(key(path, k), f"expected {value_what}; got {_type_name(x)}" + ("" if x is None else f" {short(x)}"))
             out[k] = x
         return out
 
@@ -268,10 +263,16 @@ def _os(v: Any, path: str) -> OperatingSystem:
     return enum(OperatingSystem)(v, path)
 
 
+def _k8s_version(v: Any, path: str) -> str:
+    if not isinstance(v, str):
+        raise SpecError(path, f"expected a Kubernetes minor version as a quoted string, e.g. '1.33'; got {_type_name(v)} {short(v)}")
+    return text(v, path)
+
+
 NODE_GROUP = {
     "name": ("name", text),
     "os": ("os", _os),
-    "kubernetesVersion": ("kubernetes_version", text),
+    "kubernetesVersion": ("kubernetes_version", _k8s_version),
     "ami": ("ami", _ami),
     "instanceTypes": ("instance_types", list_of(text)),
     "pullMode": ("pull_mode", enum(PullMode)),
@@ -303,7 +304,7 @@ def _node_group(cluster: ClusterSpec) -> Reader:
 
 _cluster = build(ClusterSpec, {
     "name": ("name", text),
-    "kubernetesVersion": ("kubernetes_version", text),
+    "kubernetesVersion": ("kubernetes_version", _k8s_version),
     "endpointPublicAccess": ("endpoint_public_access", boolean),
     "publicAccessCidrs": ("public_access_cidrs", list_of(text)),
     "serviceCidr": ("service_cidr", text),
@@ -348,12 +349,12 @@ class _Namespaced:
 
 def _namespaces(config: Mapping[str, Any], region: str | None) -> _Namespaced:
     out: dict[str, Any] = {}
-    for key, value in config.items():
-        if not isinstance(key, str):
-            raise SpecError("", f"config keys must be strings; got {_type_name(key)} {short(key)}")
-        ns, sep, name = key.partition(":")
+    for name_, value in config.items():
+        if not isinstance(name_, str):
+            raise SpecError("", f"config keys must be strings; got {_type_name(name_)} {short(name_)}")
+        ns, sep, name = name_.partition(":")
         if not sep:
-            out[key] = value  # a bare key (tests, other callers): ours
+            out[name_] = value  # a bare key (tests, other callers): ours
             continue
         if ns == "aws":
             if name == "region":
@@ -361,13 +362,13 @@ def _namespaces(config: Mapping[str, Any], region: str | None) -> _Namespaced:
             continue
         if ns != PROJECT:
             if difflib.get_close_matches(ns, [PROJECT], n=1, cutoff=0.75):
-                raise SpecError(key, f"unknown config namespace {ns!r} (did you mean '{PROJECT}:{name}'?); this project's keys are '{PROJECT}:<key>'")
+                raise SpecError(name_, f"unknown config namespace {ns!r} (did you mean '{PROJECT}:{name}'?); this project's keys are '{PROJECT}:<key>'")
             continue
         out[name] = value
     return _Namespaced(out, region)
 
 
-def parse(config: Mapping[str, Any], region: str | None = None) -> StackSpec:
+def parse(config: Mapping[str, Any], region: str | None = None, *, stack_file: bool = False) -> StackSpec:
     """Parse a project config mapping (keys with or without the ``soci-eks:`` prefix) into a stack spec.
 
     Shape and values only; the stack's rules (``rules.check_stack``) are applied by whoever uses the
@@ -392,11 +393,11 @@ def parse(config: Mapping[str, Any], region: str | None = None) -> StackSpec:
         stack_kwargs["tags"] = string_map("a string tag value")(cfg["tags"], "tags")
     stack = StackSpec(**stack_kwargs)
     if "registryCredentials" in cfg:
-        _registry_credentials(cfg["registryCredentials"], stack.static_registries)
+        _registry_credentials(cfg["registryCredentials"], stack.static_registries, stack_file)
     return stack
 
 
-def _registry_credentials(v: Any, statics: tuple[str, ...]) -> None:
+def _registry_credentials(v: Any, statics: tuple[str, ...], stack_file: bool) -> None:
     """Only the shape is checked (values are secrets, possibly still encrypted); values are never echoed."""
     if isinstance(v, dict) and set(v) == {"secure"} and isinstance(v["secure"], str):
         return  # the whole value encrypted in a stack file (`pulumi config set --secret registryCredentials ...`)
@@ -404,14 +405,14 @@ def _registry_credentials(v: Any, statics: tuple[str, ...]) -> None:
         raise SpecError("registryCredentials", f"expected a mapping of registry host -> {{username, password}} set as secrets; got {_type_name(v)}")
     creds = _mapping(v, "registryCredentials", statics or ("<no static credential sources>",))
     for reg, val in creds.items():
-        where = join("registryCredentials", _key(reg))
+        where = key("registryCredentials", reg)
         if isinstance(val, dict) and set(val) == {"secure"}:
             continue
         entry = _mapping(val, where, ("username", "password"), required=("username", "password"))
         for k, x in entry.items():
             if not (isinstance(x, str) or (isinstance(x, dict) and set(x) == {"secure"})):
                 raise SpecError(join(where, k), f"expected a string (set it with pulumi config set --secret); got {_type_name(x)}")
-            if isinstance(x, str) and k == "password":
+            if stack_file and isinstance(x, str) and k == "password":
                 raise SpecError(join(where, k), "is in plain text in the stack file; remove it and set it as a secret: "
                                                 f"pulumi config set --secret --path 'registryCredentials[\"{reg}\"].password' ...")
 
@@ -468,4 +469,4 @@ def load_stack_file(path: str | Path) -> StackSpec:
     """Read ``stacks/Pulumi.<env>.yaml`` (encrypted secure values are left as they are)."""
     data = parse_yaml(Path(path).read_bytes()) or {}
     top = _mapping(data, "", ("config", "secretsprovider", "encryptedkey", "encryptionsalt"))
-    return parse(_mapping(top.get("config") or {}, "config", ()))
+    return parse(_mapping(top.get("config") or {}, "config", ()), stack_file=True)

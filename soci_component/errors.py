@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["SpecError", "at", "join", "short"]
+__all__ = ["SpecError", "at", "join", "key", "short"]
 
 _SHORT = 60
 
@@ -41,6 +41,13 @@ def join(prefix: str, key: str | int) -> str:
     if not key:
         return prefix
     return f"{prefix}{key}" if key.startswith("[") else f"{prefix}.{key}"
+
+
+def key(prefix: str, name: str) -> str:
+    """The path of mapping key ``name`` under ``prefix``: ``labels.team``, or ``labels["example.com/tier"]`` for keys
+    that are not plain words (label keys contain dots and slashes)."""
+    plain = name.replace("-", "").replace("_", "").isalnum() and name.isascii()
+    return join(prefix, name if plain else "[" + repr(name)[:_SHORT].replace("'", '"') + "]")
 
 
 @contextmanager

@@ -229,10 +229,6 @@ def _check_soci_source(spec: NodeGroupSpec, p: NodeProfile) -> None:
         raise SpecError("sociSource", f"'ami' needs the image's soci-snapshotter package{' and nodeadm parallel-pull gate' if mode is PullMode.PARALLEL else ''}, "
                                       f"which a raw ami.amiId ({p.ami_id}) cannot be confirmed to have; use an upstream SOCI release as sociSource "
                                       f"(installed and configured by this component), or pin a catalogued AL2023 release ({FIRST_AL2023_SOCI} or later) as ami.release")
-    if not p.soci_package:
-        raise SpecError("sociSource", f"'ami' uses the image's soci-snapshotter package, which {_name(p)} does not ship (first in {FIRST_AL2023_SOCI}, "
-                                      f"templates/al2023/provisioners/install-worker.sh); use {FIRST_AL2023_SOCI} or later, or an upstream SOCI release as "
-                                      f"sociSource; {_suggest(spec)}")
     if spec.uses_fast_image_pull:
         if not p.nodeadm_known:
             raise SpecError("pullMode", f"'parallel' with sociSource 'ami' uses nodeadm's parallel-pull gate, and the gate and size floor of {_name(p)}'s nodeadm "
@@ -250,6 +246,10 @@ def _check_soci_source(spec: NodeGroupSpec, p: NodeProfile) -> None:
             raise SpecError("credentials", f"'parallel' with the AMI's SOCI uses nodeadm's {p.feature_gate} gate, which always points the kubelet at SOCI's image "
                                            "service: add 'cri-proxy' to credentials (parallel pull fetches whole layers at pull time, so non-rotating "
                                            "credentials are fine here), or use a 'release' sociSource")
+    if not p.soci_package:
+        raise SpecError("sociSource", f"'ami' uses the image's soci-snapshotter package, which {_name(p)} does not ship (first in {FIRST_AL2023_SOCI}, "
+                                      f"templates/al2023/provisioners/install-worker.sh); use {FIRST_AL2023_SOCI} or later, or an upstream SOCI release as "
+                                      f"sociSource; {_suggest(spec)}")
 
 
 def _check_accelerators(spec: NodeGroupSpec) -> None:

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from .errors import SpecError, short
+from .errors import SpecError, key, short
 
 # --------------------------------------------------------------------------------------------
 # value checks (used by the classes below, by config and by rules)
@@ -606,10 +606,11 @@ class NodeGroupSpec:
         if len(set(self.subnet_ids)) != len(self.subnet_ids):
             raise SpecError("subnetIds", "lists a subnet twice")
         for k, v in dict(self.labels).items():
-            check_label_key(f"labels.{k}", k)
-            check_label_value(f"labels.{k}", v)
-            if isinstance(k, str) and k.startswith(SOCI_LABEL_PREFIX):
-                raise SpecError(f"labels.{k}", f"the '{SOCI_LABEL_PREFIX}' labels are set by the component on every SOCI node ({SOCI_LABEL}={SOCI_LABEL_VALUE}, {SOCI_MODE_LABEL}=<pull mode>); remove it")
+            where = key("labels", k) if isinstance(k, str) else "labels"
+            check_label_key(where, k)
+            check_label_value(where, v)
+            if k.startswith(SOCI_LABEL_PREFIX):
+                raise SpecError(where, f"the '{SOCI_LABEL_PREFIX}' labels are set by the component on every SOCI node ({SOCI_LABEL}={SOCI_LABEL_VALUE}, {SOCI_MODE_LABEL}=<pull mode>); remove it")
         seen: set[tuple[str, TaintEffect]] = set()
         for i, t in enumerate(self.taints):
             if (t.key, t.effect) in seen:

@@ -1,8 +1,11 @@
 """The one place a :class:`SpecError` becomes a Pulumi error.
 
-``pulumi.RunError`` is printed by the Pulumi engine as its message alone (no Python traceback), at
-construction time and inside ``apply`` alike; every rule failure the components raise goes through
-:func:`failure` / :func:`guarded`.
+``pulumi.RunError`` is printed by the Pulumi engine as its message alone (no Python traceback). It
+must not be a ``ValueError``: Pulumi's input serialisation catches ``ValueError`` raised while an
+Output resolves and re-raises it as a new ``ValueError`` ("While processing input ... ValueError has
+risen ..."), which the engine prints with a traceback — so :class:`ComponentError` is a ``RunError``
+only, carrying the ``path`` and ``message`` of the :class:`SpecError` it wraps. Every rule failure the
+components raise goes through :func:`failure` / :func:`guarded`, at construction time and inside ``apply``.
 """
 
 from __future__ import annotations
@@ -18,8 +21,13 @@ from ..errors import SpecError
 T = TypeVar("T")
 
 
-class ComponentError(SpecError, pulumi.RunError):
-    """An invalid setting found by a component; ``path`` is the config key path."""
+class ComponentError(pulumi.RunError):
+    """An invalid setting found by a component; ``path`` is the config key path, ``message`` what is wrong."""
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        self.message = message
+        super().__init__(f"{path}: {message}" if path else message)
 
 
 def failure(e: SpecError, prefix: str = "") -> ComponentError:

@@ -18,10 +18,11 @@ import subprocess
 import tarfile
 from pathlib import Path
 
-from scenarios import SCENARIOS
 from test_rendered import CONTAINERD_CONFIG, SOCI_CONFIG, SOCI_KUBECONFIG, start_node_daemons
 
-from soci_component.render.bootstrap import KUBELET_PAUSE_DROPIN_PATH, PAUSE_TAR
+from soci_component.render.paths import KUBELET_PAUSE_DROPIN as KUBELET_PAUSE_DROPIN_PATH
+from soci_component.render.paths import PAUSE_TAR
+from tests.support.scenarios import SCENARIOS
 
 PAUSE_REF = "localhost/kubernetes/pause:latest"
 

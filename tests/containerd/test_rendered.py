@@ -21,12 +21,14 @@ import re
 
 import pytest
 from daemons import Containerd, CriView, DaemonFailed, Node, Soci, containerd_daemon, cri_images
-from scenarios import CLUSTER, PROFILES, SCENARIOS, SECRETS, al2023_scenarios
 from test_harness import V2_SOCI
 
-from soci_component import ami
-from soci_component.render.bootstrap import plan
-from soci_component.spec import SOCI_SOCKET, AmiPin, NodeProfile, SpecError
+from soci_component import rules
+from soci_component.ami import NodeProfile
+from soci_component.errors import SpecError
+from soci_component.render import plan
+from soci_component.spec import SOCI_SOCKET, AmiPin
+from tests.support.scenarios import PINS, SCENARIOS, al2023_scenarios
 
 CONTAINERD_CONFIG = "/etc/containerd/config.toml"
 SOCI_CONFIG = "/etc/soci-snapshotter-grpc/config.toml"
@@ -141,14 +143,14 @@ def test_containerd16_is_refused_before_anything_is_rendered():
     scenario = SCENARIOS["c17-lazy-ecr-ami"]
     profile = dataclasses.replace(scenario.profile, containerd_version=containerd_daemon("1.6").upstream_tuple)
     with pytest.raises(SpecError, match=rf"containerd {re.escape(version)} .*1\.7\.16"):
-        plan(scenario.spec, profile, CLUSTER, SECRETS)
+        plan(scenario.spec, profile)
     raw = dataclasses.replace(scenario.spec, ami=AmiPin(ami_id="ami-0123456789abcdef0", containerd_version=version))
     with pytest.raises(SpecError, match=rf"containerd {re.escape(version)}") as e:
-        ami.resolve_profile(raw)
+        plan(raw, rules.profile(raw))
     assert e.value.path.endswith("containerdVersion")
 
 
 def test_every_containerd_line_of_the_matrix_has_a_real_daemon():
     lines = {line_of(s.profile) for s in al2023_scenarios()}
     assert lines == {"1.7", "2"}
-    assert {line_of(p) for p in PROFILES.values()} == lines
+    assert len(PINS) == 3  # c17, c21, c22: every pinned line is a scenario's

@@ -37,12 +37,14 @@ from pathlib import Path
 from typing import Any
 
 from daemons import Containerd, Node, Registry, Soci, Tls, make_tls
-from scenarios import SCENARIOS
 
 from node import images
 from node.images import Image
-from soci_component.render.bootstrap import CONTAINERD_CONFIG_PATH, DOCKER_CONFIG_PATH, NodeBootstrap
-from soci_component.render.soci import SOCI_CONFIG_PATH
+from soci_component.render import RenderedNode as NodeBootstrap
+from soci_component.render.paths import CONTAINERD_CONFIG as CONTAINERD_CONFIG_PATH
+from soci_component.render.paths import DOCKER_CONFIG as DOCKER_CONFIG_PATH
+from soci_component.render.paths import SOCI_CONFIG as SOCI_CONFIG_PATH
+from tests.support.scenarios import SCENARIOS
 
 HOST = "niab-registry.test"
 USER = "soci-puller"

@@ -18,21 +18,19 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from scenarios import CLUSTER, SCENARIOS, SECRETS
 
 from node.binaries import find
 from node.release_server import ReleaseServer, publish, release_tarball
 from node.sandbox import Entry, NodeSandbox, sha256
-from soci_component.render.bootstrap import (
-    AMI_BINARY,
-    DOCKER_CONFIG_PATH,
-    RELEASE_BINARY,
-    SCRIPT_WRITER,
-    NodeBootstrap,
-    plan,
-)
-from soci_component.render.soci import SOCI_CONFIG_PATH, SOCI_KUBECONFIG_PATH
+from soci_component.render import RenderedNode as NodeBootstrap
+from soci_component.render import Writer, plan
+from soci_component.render import render as render_node
+from soci_component.render.paths import AMI_BINARY, RELEASE_BINARY
+from soci_component.render.paths import DOCKER_CONFIG as DOCKER_CONFIG_PATH
+from soci_component.render.paths import SOCI_CONFIG as SOCI_CONFIG_PATH
+from soci_component.render.paths import SOCI_KUBECONFIG as SOCI_KUBECONFIG_PATH
 from soci_component.spec import DEFAULT_SOCI_ROOT, DEFAULT_SOCI_VERSION, SOCI_SOCKET, CredentialKind, NodeGroupSpec, StaticCredentials, UpstreamRelease
+from tests.support.scenarios import CLUSTER, SCENARIOS, SECRETS
 
 VERSION = DEFAULT_SOCI_VERSION  # the scenarios' pinned release; the served tarball holds the real soci 0.4.1 from Debian
 TGZ = f"soci-snapshotter-{VERSION}-linux-amd64.tar.gz"
@@ -147,7 +145,7 @@ def render(name: str, url_base: str, sha256_pin: str | None = None) -> NodeBoots
         if spec.soci_source.sha256 and sha256_pin is None:
             pins = dict(spec.soci_source.sha256)  # keep the scenario's (wrong) pins
         spec = replace(spec, soci_source=replace(spec.soci_source, url_base=url_base, sha256=pins))
-    b = plan(spec, s.profile, CLUSTER, SECRETS)
+    b = render_node(plan(spec, s.profile), CLUSTER, SECRETS)
     assert b.script is not None
     return b
 
@@ -186,7 +184,7 @@ def expected_written(b: NodeBootstrap, soci_grpc: bytes, creds: dict[str, str]) 
     """node path -> (kind, mode, sha256 or None for JSON compared separately) for everything the boot writes."""
     out: dict[str, tuple[str, int, str | None]] = {}
     for f in b.files:
-        if f.writer != SCRIPT_WRITER:
+        if f.writer != Writer.BOOT_SCRIPT:
             continue
         rewritten = f.path == SOCI_KUBECONFIG_PATH or (f.path == DOCKER_CONFIG_PATH and "auths" in json.loads(f.content))
         out[f.path] = ("file", f.mode, None if rewritten else sha256(f.content))

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 from daemons import daemon
-from scenarios import SCENARIOS
 
 from node.images import MiB
 from node.lazy import Published, lazy_node, leaf_keys, sha256_of, soci_041_config_keys
-from soci_component.render.soci import SOCI_CONFIG_PATH
+from soci_component.render.paths import SOCI_CONFIG as SOCI_CONFIG_PATH
+from tests.support.scenarios import SCENARIOS
 
 # -- which rendered keys soci 0.4.1 reads ----------------------------------------------------------------
 IGNORED_BY_041 = ("pull_modes.", "content_store.containerd_address")

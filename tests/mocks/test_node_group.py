@@ -10,11 +10,12 @@ from typing import Any
 
 import pulumi
 import pytest
-from pulumi_mocks import FakeCluster, SociMocks, is_secret, mocked, run, unwrap
 
-from soci_component import ami
-from soci_component.node_group import NODE_POLICIES, ClusterAttachment, NodeGroupError, SociNodeGroup, SociNodeGroupArgs
-from soci_component.render.bootstrap import plan
+from soci_component import rules
+from soci_component.components.attachment import ClusterAttachment
+from soci_component.components.errors import ComponentError as NodeGroupError
+from soci_component.components.node_group import SociNodeGroup, SociNodeGroupArgs
+from soci_component.render import plan, render
 from soci_component.spec import (
     AmiPin,
     CapacityType,
@@ -33,6 +34,7 @@ from soci_component.spec import (
     TaintEffect,
     UpstreamRelease,
 )
+from tests.support.pulumi_mocks import FakeCluster, SociMocks, is_secret, mocked, run, unwrap
 
 LT = "aws:ec2/launchTemplate:LaunchTemplate"
 NG = "aws:eks/nodeGroup:NodeGroup"
@@ -84,12 +86,12 @@ def node_group(name: str, spec: NodeGroupSpec, m: SociMocks, cluster: str = "soc
 
 def expected_user_data(m: SociMocks, spec: NodeGroupSpec, component: str, cluster: str = "soci-test") -> bytes:
     """What the renderer produces for this spec with the cluster AWS reports and the ARNs AWS assigned."""
-    statics = [c for c in spec.credentials if isinstance(c, StaticCredentials)]
+    statics = [c for c in spec.creds if isinstance(c, StaticCredentials)]
     secrets = Secrets(
         static={c.registry: m.arn("secretsmanager", f"secret:{component}-registry-{i}-AbCdEf") for i, c in enumerate(statics)},
         kubeconfig_token=m.arn("secretsmanager", f"secret:{component}-kube-token-AbCdEf") if spec.credential(KubernetesSecrets.kind) else None,
     )
-    return plan(spec, ami.resolve_profile(spec), m.cluster_info(cluster), secrets).user_data
+    return render(plan(spec, rules.profile(spec)), m.cluster_info(cluster), secrets).user_data
 
 
 def user_data_of(rec: Any) -> bytes:
@@ -124,7 +126,7 @@ def test_launch_template_user_data_is_the_renderers_output(m: SociMocks, key: st
     got = user_data_of(lt)
     assert got == expected_user_data(m, spec, "ng")
     assert len(got) <= 16384
-    profile = ami.resolve_profile(spec)
+    profile = rules.profile(spec)
     # the AMI comes from the release-pinned SSM parameter (never 'recommended'/'latest')
     assert m.calls_to("aws:ssm/getParameter:getParameter") == [{"name": profile.ssm_parameter}]
     assert spec.ami.release in profile.ssm_parameter and "recommended" not in profile.ssm_parameter
@@ -227,7 +229,9 @@ def test_node_role_has_exactly_the_four_managed_policies(partition: str, dns: st
     policy = json.loads(role.inputs["assumeRolePolicy"])
     assert policy["Statement"] == [{"Effect": "Allow", "Principal": {"Service": f"ec2.{dns}"}, "Action": "sts:AssumeRole"}]
     arns = sorted(r.inputs["policyArn"] for r in m.of_type(ATTACH))
-    assert arns == sorted(f"arn:{partition}:iam::aws:policy/{p}" for p in NODE_POLICIES)
+    # Literals, not the module's constant: adding a policy to the component must fail here.
+    assert arns == sorted(f"arn:{partition}:iam::aws:policy/{p}" for p in (
+        "AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryPullOnly", "AmazonSSMManagedInstanceCore"))
     assert {r.inputs["role"] for r in m.of_type(ATTACH)} == {"ng-node-role"}
     assert m.of_type(ROLE_POLICY) == []  # no secrets, no inline policy
     assert "managedPolicyArns" not in role.inputs and "inlinePolicies" not in role.inputs
@@ -363,7 +367,7 @@ def test_fast_image_pull_checks_every_instance_type(m: SociMocks) -> None:
     message = str(info.value)
     assert "nodeGroups[2].instanceTypes: pull mode 'parallel'" in message
     assert "t3.large (instanceTypes[0]: 2 vCPU, 8 GiB)" in message and "c6i.large (instanceTypes[2]: 2 vCPU, 4 GiB)" in message
-    assert "m7i.xlarge" not in message.split("too small:")[1]
+    assert "m7i.xlarge" not in message.split("Too small:")[1]
     assert sorted(a["instanceType"] for a in m.calls_to("aws:ec2/getInstanceType:getInstanceType")) == ["c6i.large", "m7i.xlarge", "t3.large"]
     assert m.of_type(LT) == []  # nothing that would boot nodes without SOCI
 

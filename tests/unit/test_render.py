@@ -12,11 +12,13 @@ from dataclasses import replace
 
 import pytest
 import yaml
-from scenarios import CLUSTER, PROFILES, SCENARIOS, SECRETS, al2023_scenarios
 
-from soci_component.render import containerd, mime
-from soci_component.render.bootstrap import CONTAINERD_CONFIG_PATH, DOCKER_CONFIG_PATH, SCRIPT_WRITER, plan
-from soci_component.render.soci import SOCI_CONFIG_PATH
+from soci_component import rules
+from soci_component.errors import SpecError
+from soci_component.render import Writer, containerd, mime, plan, render
+from soci_component.render.paths import CONTAINERD_CONFIG as CONTAINERD_CONFIG_PATH
+from soci_component.render.paths import DOCKER_CONFIG as DOCKER_CONFIG_PATH
+from soci_component.render.paths import SOCI_CONFIG as SOCI_CONFIG_PATH
 from soci_component.spec import (
     SOCI_LABEL,
     SOCI_SOCKET,
@@ -27,9 +29,9 @@ from soci_component.spec import (
     PullMode,
     RegistryMirror,
     SociTuning,
-    SpecError,
     UpstreamRelease,
 )
+from tests.support.scenarios import CLUSTER, SCENARIOS, SECRETS, al2023_scenarios
 
 AL = [s.name for s in al2023_scenarios()]
 
@@ -74,7 +76,7 @@ def test_nodeconfig(name: str) -> None:
     flags = nc["spec"]["kubelet"]["flags"]
     assert f"{SOCI_LABEL}=true" in flags[0]
     fast = s.spec.uses_fast_image_pull
-    assert nc["spec"].get("featureGates") == ({"FastImagePull": True} if fast else None)
+    assert nc["spec"].get("featureGates") == ({s.profile.feature_gate: True} if fast else None)
     cri = s.spec.credential(CredentialKind.CRI_PROXY) is not None
     endpoint = nc["spec"]["kubelet"].get("config", {}).get("imageServiceEndpoint")
     # With FastImagePull nodeadm sets the endpoint itself; otherwise we set it exactly when the CRI proxy is used.
@@ -132,7 +134,7 @@ def test_script_writes_exactly_the_files(name: str) -> None:
     b = SCENARIOS[name].render()
     for f in b.files:
         marker = f"put {f.path} {f.mode:04o} <<'"
-        if f.writer == SCRIPT_WRITER:
+        if f.writer is Writer.BOOT_SCRIPT:
             start = b.script.index(marker) + len(marker)
             delim = b.script[start : b.script.index("'", start)]
             body = b.script[b.script.index("\n", start) + 1 :]
@@ -177,13 +179,14 @@ def test_pause_import_only_where_needed() -> None:
     for s in al2023_scenarios():
         dropin = "kubelet.service.d/10-soci-pause-image.conf" in "".join(s.render().paths)
         assert dropin is (s.profile.containerd_version >= (2, 2, 3) and not s.spec.uses_fast_image_pull), s.name
+        assert s.plan.report["pauseImageImportedIntoSociBy"] == (None if s.profile.containerd_version < (2, 2, 3) else "nodeadm" if s.spec.uses_fast_image_pull else "boot-script")
 
 
 def test_checksum_really_verified() -> None:
     script = SCENARIOS["c22-lazy-ecr-release"].render().script
     assert "sha256sum --check --strict" in script
     pinned = SCENARIOS["c22-lazy-ecr+static-release-pinned"].render().script
-    assert "amd64) echo " + "a" * 64 in pinned and "https://mirror.example.com/soci" in pinned
+    assert f"https://mirror.example.com/soci \"$SOCI_BINARY\" {'a' * 64} {'b' * 64}\n" in pinned
 
 
 def test_bottlerocket_settings() -> None:
@@ -257,7 +260,7 @@ def test_gzip_when_over_16k_and_refuse_when_still_too_big() -> None:
     s = SCENARIOS["c22-lazy-ecr-ami"]
     many = tuple(RegistryMirror(f"r{i}.example.com", tuple(f"m{i}-{j}.example.com" for j in range(8))) for i in range(40))
     big = replace(s.spec, tuning=SociTuning(mirrors=many))
-    b = plan(big, s.profile, CLUSTER, SECRETS)
+    b = render(plan(big, s.profile), CLUSTER, SECRETS)
     assert len(b.raw_user_data) > mime.USER_DATA_LIMIT >= len(b.user_data)
     assert gzip.decompress(b.user_data) == b.raw_user_data
     import random
@@ -265,20 +268,20 @@ def test_gzip_when_over_16k_and_refuse_when_still_too_big() -> None:
     rnd = random.Random(1)
     noisy = tuple(RegistryMirror(f"{rnd.getrandbits(64):x}.example.com", tuple(f"{rnd.getrandbits(128):x}.example.com" for _ in range(10))) for _ in range(120))
     with pytest.raises(SpecError, match=r"user data is \d+ bytes \(\d+ bytes gzipped\); EC2 accepts at most 16384"):
-        plan(replace(s.spec, tuning=SociTuning(mirrors=noisy)), s.profile, CLUSTER, SECRETS)
+        render(plan(replace(s.spec, tuning=SociTuning(mirrors=noisy)), s.profile), CLUSTER, SECRETS)
 
 
 def test_below_fix_containerd_refused_before_any_file() -> None:
-    old = replace(PROFILES["c17"], containerd_version=(1, 6, 20), release="v20240729")
     spec = NodeGroupSpec(name="old", kubernetes_version="1.30", ami=AmiPin(release="v20240729"), instance_types=("m7i.xlarge",), soci_source=UpstreamRelease())
+    old = replace(rules.profile(spec), containerd_version=(1, 6, 20))
     with pytest.raises(SpecError, match=r"containerd 1\.6\.20 .*1\.7\.16"):
-        plan(spec, old, CLUSTER, SECRETS)
+        plan(spec, old)
 
 
 def test_os_mismatch_refused() -> None:
     s = SCENARIOS["c22-lazy-ecr-ami"]
     with pytest.raises(SpecError, match="AMI is bottlerocket"):
-        plan(s.spec, replace(s.profile, os=OperatingSystem.BOTTLEROCKET), CLUSTER, SECRETS)
+        plan(s.spec, replace(s.profile, os=OperatingSystem.BOTTLEROCKET))
 
 
 def test_preview_warnings() -> None:
@@ -289,8 +292,8 @@ def test_preview_warnings() -> None:
     assert any("250 MiB/s" in w and ">= 600 MiB/s" in w for w in slow)
     assert not SCENARIOS["c22-parallel-cri-ami-raid0"].render().warnings, "instance store: no EBS throughput warning"
     s = SCENARIOS["c22-parallel-cri-ami-raid0"]
-    old = replace(s.profile, release="v20251209")
-    assert any("SOCI stays on EBS" in w for w in plan(s.spec, old, CLUSTER, SECRETS).warnings)
+    old = replace(s.profile, release="v20251209", soci_on_instance_store=False)
+    assert any("SOCI stays on EBS" in w for w in plan(s.spec, old).warnings)
 
 
 def test_default_ecr_registry_follows_account_region_and_partition() -> None:
@@ -298,5 +301,5 @@ def test_default_ecr_registry_follows_account_region_and_partition() -> None:
     docker = json.loads(s.render().file(DOCKER_CONFIG_PATH).content)
     assert docker == {"credHelpers": {"111122223333.dkr.ecr.us-west-2.amazonaws.com": "ecr-login"}}
     china = replace(CLUSTER, region="cn-north-1", partition="aws-cn", account_id="444455556666")
-    cn = json.loads(plan(s.spec, s.profile, china, SECRETS).file(DOCKER_CONFIG_PATH).content)
+    cn = json.loads(render(s.plan, china, SECRETS).file(DOCKER_CONFIG_PATH).content)
     assert cn == {"credHelpers": {"444455556666.dkr.ecr.cn-north-1.amazonaws.com.cn": "ecr-login"}}

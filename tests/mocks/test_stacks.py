@@ -13,17 +13,17 @@ from typing import Any
 import pulumi
 import pytest
 import yaml
-from pulumi_mocks import FakeCluster, SociMocks, exports, mocked, run, secret_and_value, unwrap
 
-from soci_component import ami
+from soci_component import rules
 from soci_component.__main__ import main as cli
 from soci_component.config import PROJECT, load_stack_file
-from soci_component.render.bootstrap import plan
+from soci_component.render import plan, render
 from soci_component.spec import CapacityType, OperatingSystem, PullMode, Secrets
+from tests.support.pulumi_mocks import FakeCluster, SociMocks, exports, mocked, run, secret_and_value, unwrap
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 STACKS = sorted((ROOT / "stacks").glob("Pulumi.*.yaml"))
 PROJECT_FILE = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
 
@@ -89,9 +89,9 @@ def test_every_stack_deploys_what_its_config_says(stack_file: Path) -> None:
     for spec in stack.node_groups:
         component = f"{stack.cluster.name}-{spec.name}"
         lt = m.one("aws:ec2/launchTemplate:LaunchTemplate", f"{component}-launch-template")
-        statics = [c for c in spec.credentials if getattr(c, "registry", None)]
+        statics = [c for c in spec.creds if getattr(c, "registry", None)]
         secrets = Secrets(static={c.registry: m.arn("secretsmanager", f"secret:{component}-registry-{i}-AbCdEf") for i, c in enumerate(statics)})
-        expected = plan(spec, ami.resolve_profile(spec), m.cluster_info(stack.cluster.name), secrets).user_data
+        expected = render(plan(spec, rules.profile(spec)), m.cluster_info(stack.cluster.name), secrets).user_data
         assert base64.b64decode(unwrap(lt.inputs["userData"])) == expected
         ng = m.one("aws:eks/nodeGroup:NodeGroup", f"{component}-node-group").inputs
         assert ng["capacityType"] == spec.capacity_type.value and ng["instanceTypes"] == list(spec.instance_types)
@@ -116,7 +116,7 @@ def test_every_stack_deploys_what_its_config_says(stack_file: Path) -> None:
     assert set(out["nodeGroups"]) == {s.name for s in stack.node_groups}
     for spec in stack.node_groups:
         got = out["nodeGroups"][spec.name]
-        profile = ami.resolve_profile(spec)
+        profile = rules.profile(spec)
         assert got["release"] == (profile.release or profile.ami_id)
         assert got["containerd"] == profile.containerd and got["pullMode"] == spec.pull_mode.value
         assert got["eksNodeGroup"] in got["checkSoci"] and got["checkSoci"].startswith("aws ssm start-session")
@@ -163,7 +163,7 @@ def encode(values: dict[str, Any]) -> dict[str, str]:
         (lambda c: c["soci-eks:nodeGroups"][0]["scaling"].__setitem__("minSize", "1"), r"^nodeGroups\[0\]\.scaling\.minSize: expected an integer; got a string '1'"),
         (lambda c: c.__setitem__("soci-eks:cluster", "soci-dev"), r"^cluster: expected a mapping"),
         (lambda c: c["soci-eks:nodeGroups"][0]["instanceTypes"].__setitem__(0, "m7i_xlarge"), r"^nodeGroups\[0\]\.instanceTypes\[0\]: 'm7i_xlarge' is not an EC2 instance type"),
-        (lambda c: c["soci-eks:vpc"].__setitem__("natGateways", "two"), r"^vpc\.natGateways: 'two': expected 'single' or 'one-per-az'"),
+        (lambda c: c["soci-eks:vpc"].__setitem__("natGateways", "two"), r"^vpc\.natGateways: 'two' is not accepted; expected one of: single, one-per-az"),
     ],
     ids=["typo-top-level", "typo-node-group-key", "wrong-type", "string-for-mapping", "bad-instance-type", "bad-enum"],
 )

@@ -9,12 +9,12 @@ from typing import Any
 
 import pulumi
 import pytest
-from pulumi_mocks import FakeCluster, SociMocks, mocked, run, secret_and_value, unwrap
-from test_node_group import al2023, bottlerocket, expected_user_data
 
 from soci_component import SociCluster, SociClusterArgs
-from soci_component.node_group import NodeGroupError
-from soci_component.spec import AmiPin, CriProxy, KubernetesSecrets, NodeGroupSpec, PullMode
+from soci_component.components.errors import ComponentError as NodeGroupError
+from soci_component.spec import AmiPin, ClusterSpec, CriProxy, KubernetesSecrets, NodeGroupSpec, PullMode
+from tests.mocks.test_node_group import al2023, bottlerocket, expected_user_data
+from tests.support.pulumi_mocks import FakeCluster, SociMocks, mocked, run, secret_and_value, unwrap
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -32,11 +32,10 @@ def m() -> Any:
         yield mocks
 
 
-def args(*groups: NodeGroupSpec, **kw: Any) -> SociClusterArgs:
-    kw.setdefault("service_cidr", "10.96.0.0/16")
+def args(*groups: NodeGroupSpec, cluster: dict[str, Any] | None = None, **kw: Any) -> SociClusterArgs:
+    spec = ClusterSpec(**{"name": "soci-unit", "kubernetes_version": "1.33", "service_cidr": "10.96.0.0/16", **(cluster or {})})
     return SociClusterArgs(
-        cluster_name="soci-unit",
-        kubernetes_version="1.33",
+        cluster=spec,
         node_groups=list(groups),
         vpc_id="vpc-0123456789abcdef0",
         private_subnet_ids=PRIVATE,
@@ -51,7 +50,7 @@ def test_cluster_and_node_groups(m: SociMocks) -> None:
     result: dict[str, Any] = {}
 
     def program() -> Any:
-        c = SociCluster("soci", args(*groups, enabled_log_types=("api", "audit")))
+        c = SociCluster("soci", args(*groups, cluster={"enabled_log_types": ("api", "audit")}))
         return pulumi.Output.all(
             kubeconfig=secret_and_value(c.kubeconfig),
             name=c.cluster_name,
@@ -160,6 +159,6 @@ def test_preview_of_a_new_cluster_fails_for_too_small_fast_image_pull_instances(
         def program() -> Any:
             SociCluster("soci", args(spec))
 
-        with pytest.raises(Exception, match=r"nodeGroups\[0\]\.instanceTypes: pull mode 'parallel' .* too small: c6i\.large \(instanceTypes\[1\]: 2 vCPU, 4 GiB\)"):
+        with pytest.raises(Exception, match=r"nodeGroups\[0\]\.instanceTypes: pull mode 'parallel' .* Too small: c6i\.large \(instanceTypes\[1\]: 2 vCPU, 4 GiB\)"):
             run(program)
     assert sorted(a["instanceType"] for a in m.calls_to("aws:ec2/getInstanceType:getInstanceType")) == ["c6i.large", "m7i.2xlarge"]
