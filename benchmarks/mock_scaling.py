@@ -1,7 +1,8 @@
-"""How the program's evaluation time grows with the number of node groups, under Pulumi mocks.
+"""How the program's evaluation time grows with the number of node groups, under Pulumi mocks, as a
+ratio to a baseline program that registers the same resources with constant inputs.
 
-    .venv/bin/python benchmarks/mock_scaling.py                       # 1, 10, 50 node groups, 5 runs, 4 GC settings
-    .venv/bin/python benchmarks/mock_scaling.py --sizes 1 10 50 100 --runs 3 --gc default program
+    .venv/bin/python benchmarks/mock_scaling.py                       # 1, 10, 50, 100 node groups, 5 runs, GC default and program
+    .venv/bin/python benchmarks/mock_scaling.py --sizes 1 10 50 --runs 3 --gc default freeze program off
     .venv/bin/python benchmarks/mock_scaling.py --profile 50 --sort tottime   # cProfile one evaluation
 
 A program is one ``SociCluster`` with N node groups cycling through three kinds (AL2023 lazy with the
@@ -11,6 +12,11 @@ time of the runs, resources registered, invokes; then least-squares lines ``time
 medians and the minima: ``b`` is the per-node-group cost. Each GC setting is measured separately: Python's
 cyclic GC is most of the cost at 50 node groups (see ``__main__.py``). Not a test: timings depend on the
 machine and its load.
+
+The baseline replays exactly what the component registered for the same N (every custom resource's
+type, name and final input values as constants, one component per node group and one for the cluster),
+with no rendering, no Outputs between resources and no invokes: what Pulumi itself costs for that many resources. The figure of merit is the ratio
+component / baseline, per size and per node group (slope over slope), measured in the same run.
 """
 
 from __future__ import annotations
@@ -29,15 +35,14 @@ import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT)]
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 logging.disable(logging.WARNING)  # pulumi.log.warn under mocks prints through `logging`
 
 import pulumi  # noqa: E402
-from pulumi_mocks import FakeCluster, SociMocks, mocked, run  # noqa: E402
-
 from soci_component import SociCluster, SociClusterArgs  # noqa: E402
-from soci_component.spec import DISK_PRESETS, AmiPin, CriProxy, NodeGroupSpec, OperatingSystem, PullMode  # noqa: E402
+from soci_component.spec import DISK_PRESETS, AmiPin, ClusterSpec, CriProxy, NodeGroupSpec, OperatingSystem, PullMode  # noqa: E402
+from tests.support.pulumi_mocks import FakeCluster, SociMocks, mocked, run  # noqa: E402
 
 
 def specs(n: int) -> list[NodeGroupSpec]:
@@ -75,6 +80,9 @@ def specs(n: int) -> list[NodeGroupSpec]:
     return out
 
 
+_REGISTERED: dict[int, list[tuple[str, str, dict]]] = {}
+
+
 def evaluate(n: int) -> tuple[float, int, int]:
     """Seconds to evaluate the program with ``n`` node groups; resources registered; invokes."""
     groups = specs(n)
@@ -84,16 +92,35 @@ def evaluate(n: int) -> tuple[float, int, int]:
         def program() -> pulumi.Output[int]:
             c = SociCluster(
                 "bench",
-                SociClusterArgs(
-                    cluster_name="bench", kubernetes_version="1.33", node_groups=groups, vpc_id="vpc-0123456789abcdef0", private_subnet_ids=["subnet-a", "subnet-b"]
-                ),
+                SociClusterArgs(cluster=ClusterSpec(name="bench", kubernetes_version="1.33"), node_groups=groups, vpc_id="vpc-0123456789abcdef0",
+                                private_subnet_ids=["subnet-a", "subnet-b"]),
             )
             return pulumi.Output.all(c.profiles, *(g.user_data_size for g in c.node_groups.values())).apply(len)
 
         start = time.perf_counter()
         run(program)
         elapsed = time.perf_counter() - start
+    _REGISTERED[n] = [(r.typ, r.name, r.inputs) for r in mocks.resources]
     return elapsed, len(mocks.resources), len(mocks.calls)
+
+
+def evaluate_baseline(n: int) -> float:
+    """Seconds to register what the component registered for ``n`` groups, with the same inputs as constants and no invokes."""
+    registered = _REGISTERED[n]
+    mocks = SociMocks(clusters={"bench": FakeCluster(name="bench")})
+    with mocked(mocks):
+
+        def program() -> None:
+            pulumi.ComponentResource("bench:index:Cluster", "bench")
+            for i in range(n):
+                pulumi.ComponentResource("bench:index:NodeGroup", f"bench-{i}")
+            for typ, name, inputs in registered:
+                pulumi.CustomResource(typ, name, dict(inputs))
+
+        start = time.perf_counter()
+        run(program)
+        elapsed = time.perf_counter() - start
+    return elapsed
 
 
 def fit(xs: list[float], ys: list[float]) -> tuple[float, float, float]:
@@ -124,13 +151,13 @@ def machine() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 50])
+    p.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 50, 100])
     p.add_argument("--runs", type=int, default=5)
     p.add_argument(
         "--gc",
         choices=["default", "freeze", "program", "off"],
         nargs="+",
-        default=["default", "freeze", "program", "off"],
+        default=["default", "program"],
         help="garbage-collector settings to measure: as is; gc.freeze() after imports; freeze + gc.set_threshold(5000, 10, 10) "
         "(what __main__.py does); disabled",
     )
@@ -163,24 +190,26 @@ def main(argv: list[str] | None = None) -> int:
         elif mode == "off":
             gc.disable()
         print(f"\ngc: {mode}")
-        print(f"{'node groups':>11} {'median s':>9} {'min s':>7} {'resources':>9} {'invokes':>7} {'ms / group':>10}")
+        print(f"{'node groups':>11} {'resources':>9} {'invokes':>7} {'component s':>11} {'baseline s':>10} {'ratio':>6} {'ms / group':>10}")
         xs: list[float] = []
         ys: list[float] = []
-        mins: list[float] = []
+        bs: list[float] = []
         for n in args.sizes:
-            times = []
-            for _ in range(args.runs):
+            times, base = [], []
+            for _ in range(args.runs):  # alternate, so load drifts hit both
                 t, resources, calls = evaluate(n)
                 times.append(t)
-            med = statistics.median(times)
+                base.append(evaluate_baseline(n))
+            med, bmed = statistics.median(times), statistics.median(base)
             xs.append(n)
             ys.append(med)
-            mins.append(min(times))
-            print(f"{n:>11} {med:>9.3f} {min(times):>7.3f} {resources:>9} {calls:>7} {1000 * med / n:>10.1f}")
+            bs.append(bmed)
+            print(f"{n:>11} {resources:>9} {calls:>7} {med:>11.3f} {bmed:>10.3f} {med / bmed:>6.2f} {1000 * med / n:>10.1f}")
         if len(xs) >= 2:
-            for label, values in (("medians", ys), ("minima", mins)):
-                a, b, r2 = fit(xs, values)
-                print(f"linear fit ({label}): time = {1000 * a:.1f} ms + {1000 * b:.2f} ms x node groups (R^2 = {r2:.4f})")
+            _, b, r2 = fit(xs, ys)
+            _, bb, br2 = fit(xs, bs)
+            print(f"per node group (least squares over medians): component {1000 * b:.2f} ms (R^2 {r2:.4f}), "
+                  f"baseline {1000 * bb:.2f} ms (R^2 {br2:.4f}), ratio {b / bb:.2f}")
     gc.enable()
     gc.set_threshold(*default_threshold)
     return 0

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pulumi
@@ -73,6 +74,29 @@ class AwsEnvironment:
     """Region of the cluster (ECR registry hosts, Secrets Manager calls at boot)."""
     account_id: pulumi.Input[str]
     """Account of the cluster (its ECR registry)."""
+    _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+    """Outputs and lookups shared by the node groups of one environment (one provider): the same SSM parameter,
+    instance type or policy ARN is looked up or built once, not once per node group."""
+
+    def shared(self, key: Any, make: Any) -> Any:
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    def assume_role_policy(self) -> pulumi.Output[str]:
+        """The EC2 trust policy of node roles (``ec2.<dns suffix>``)."""
+        return self.shared("assume-role", lambda: pulumi.Output.from_input(self.dns_suffix).apply(
+            lambda dns: json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": f"ec2.{dns}"}, "Action": "sts:AssumeRole"}]})))
+
+    def managed_policy_arn(self, policy: str) -> pulumi.Output[str]:
+        return self.shared(("policy", policy), lambda: pulumi.Output.concat("arn:", pulumi.Output.from_input(self.partition), f":iam::aws:policy/{policy}"))
+
+    def ssm_parameter(self, name: str, opts: pulumi.InvokeOutputOptions) -> pulumi.Output[str]:
+        # A public AMI parameter is no secret; pulumi-aws marks every parameter value secret.
+        return self.shared(("ssm", name), lambda: pulumi.Output.unsecret(aws.ssm.get_parameter_output(name=name, opts=opts).value))
+
+    def instance_type(self, instance_type: str, opts: pulumi.InvokeOutputOptions) -> pulumi.Output[Any]:
+        return self.shared(("instance-type", instance_type), lambda: aws.ec2.get_instance_type_output(instance_type=instance_type, opts=opts))
 
     @classmethod
     def lookup(cls, opts: pulumi.InvokeOutputOptions | None = None) -> AwsEnvironment:

@@ -139,8 +139,8 @@ class SociNodeGroup(pulumi.ComponentResource):
         self.secret_arns = pulumi.Output.all(*arns).apply(list) if arns else pulumi.Output.from_input([])
         if arns:
             policies.append(aws.iam.RolePolicy(f"{name}-read-boot-secrets", role=self.role.id, policy=pulumi.Output.all(*arns).apply(_secrets_policy), opts=child))
-        self.image_id = self._image_id(invoke)
-        checked = self._instance_check(path, invoke)
+        self.image_id = self._image_id(env, invoke)
+        checked = self._instance_check(env, path, invoke)
         rendered = self._user_data(args.cluster, env, static_arns, token_arn, checked, path)
         self.user_data_size = rendered.apply(lambda r: len(r.user_data))
         self.profile = pulumi.Output.from_input(self.plan.report)
@@ -175,17 +175,16 @@ class SociNodeGroup(pulumi.ComponentResource):
     def _node_role(self, name: str, env: AwsEnvironment, tags: Mapping[str, str], child: pulumi.ResourceOptions) -> tuple[aws.iam.Role, list[pulumi.Resource]]:
         role = aws.iam.Role(
             f"{name}-node-role",
-            assume_role_policy=pulumi.Output.from_input(env.dns_suffix).apply(_assume_role_policy),
+            assume_role_policy=env.assume_role_policy(),
             description=f"SOCI node group {self.spec.name}: EKS worker nodes",
             tags=dict(tags),
             opts=child,
         )
-        partition = pulumi.Output.from_input(env.partition)
         attachments: list[pulumi.Resource] = [
             aws.iam.RolePolicyAttachment(
                 f"{name}-{policy.lower().replace('_', '-')}",
                 role=role.name,
-                policy_arn=pulumi.Output.concat("arn:", partition, f":iam::aws:policy/{policy}"),
+                policy_arn=env.managed_policy_arn(policy),
                 opts=child,
             )
             for policy in NODE_POLICIES
@@ -218,20 +217,19 @@ class SociNodeGroup(pulumi.ComponentResource):
             versions.append(version)
         return static_arns, token_arn, versions
 
-    def _image_id(self, invoke: pulumi.InvokeOutputOptions) -> pulumi.Output[str]:
+    def _image_id(self, env: AwsEnvironment, invoke: pulumi.InvokeOutputOptions) -> pulumi.Output[str]:
         p = self.plan.profile
         if p.ssm_parameter is not None:
-            # A public AMI parameter is no secret; pulumi-aws marks every parameter value secret.
-            return pulumi.Output.unsecret(aws.ssm.get_parameter_output(name=p.ssm_parameter, opts=invoke).value)
+            return env.ssm_parameter(p.ssm_parameter, invoke)
         assert p.ami_id is not None
         return pulumi.Output.from_input(p.ami_id)
 
-    def _instance_check(self, path: str, invoke: pulumi.InvokeOutputOptions) -> pulumi.Output[bool]:
+    def _instance_check(self, env: AwsEnvironment, path: str, invoke: pulumi.InvokeOutputOptions) -> pulumi.Output[bool]:
         """The rules that need EC2's facts of each instance type (nodeadm's size floor, instance store)."""
         spec = self.spec
         if not ((spec.uses_fast_image_pull and self.plan.profile.size_floor is not None) or spec.local_storage is LocalStorage.RAID0):
             return pulumi.Output.from_input(True)
-        lookups = [aws.ec2.get_instance_type_output(instance_type=t, opts=invoke) for t in spec.instance_types]
+        lookups = [env.instance_type(t, invoke) for t in spec.instance_types]
 
         def check(results: list[Any]) -> bool:
             facts: dict[str, InstanceFacts | None] = {
@@ -370,10 +368,6 @@ class SociNodeGroup(pulumi.ComponentResource):
 
 # ---------------------------------------------------------------------------------------------
 # pure helpers
-
-
-def _assume_role_policy(dns_suffix: str) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": f"ec2.{dns_suffix}"}, "Action": "sts:AssumeRole"}]})
 
 
 def _secrets_policy(arns: list[str]) -> str:
