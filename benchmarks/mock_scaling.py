@@ -40,6 +40,7 @@ warnings.filterwarnings("ignore", category=DeprecationWarning)
 logging.disable(logging.WARNING)  # pulumi.log.warn under mocks prints through `logging`
 
 import pulumi  # noqa: E402
+
 from soci_component import SociCluster, SociClusterArgs  # noqa: E402
 from soci_component.spec import DISK_PRESETS, AmiPin, ClusterSpec, CriProxy, NodeGroupSpec, OperatingSystem, PullMode  # noqa: E402
 from tests.support.pulumi_mocks import FakeCluster, SociMocks, mocked, run  # noqa: E402
