@@ -55,7 +55,8 @@ def read_stack_config() -> tuple[StackSpec, pulumi.Output[Any] | None]:
         stack = parse(raw, region=pulumi.Config("aws").get("region"))
     except SpecError as e:
         raise failure(e) from None
-    creds = pulumi.Config(PROJECT).get_secret_object(CREDENTIALS_KEY) if stack.static_registries else None
+    # Not Config.get_secret_object: on a value that is not JSON its error message quotes the secret.
+    creds = pulumi.Output.secret(raw[creds_key]) if stack.static_registries and creds_key in raw else None
     return stack, creds
 
 

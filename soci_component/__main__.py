@@ -39,6 +39,10 @@ def _render(args: argparse.Namespace) -> int:
         for n in nodes
     }
     write_tree([n.rendered for n in nodes], args.out, extra)
+    from .rules import stack_warnings_for
+
+    for w in stack_warnings_for(len(stack.node_groups)):
+        print(f"warning: {w}")
     for n in nodes:
         b, p = n.rendered, n.rendered.plan.report
         gz = " (gzipped)" if b.user_data != b.raw_user_data else ""

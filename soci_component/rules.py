@@ -27,7 +27,9 @@ from .spec import (
     LocalStorage,
     NodeGroupSpec,
     OperatingSystem,
+    ParallelTuning,
     PullMode,
+    SociTuning,
     StackSpec,
     UpstreamRelease,
     Variant,
@@ -66,6 +68,13 @@ MEMORY_MARGIN = 0.03
 """nodeadm compares the memory the kernel reports online with its floor; that is below the EC2
 figure (a c6a.2xlarge with 16 GiB showed 15.75 GiB: nodeadm/internal/containerd/config.go at
 v20251016). An EC2 memory size must exceed the floor by this share to count as enough."""
+
+EKS_NODES_PER_GROUP = 450
+"""EKS default quota: nodes per managed node group."""
+EKS_NODE_GROUPS_PER_CLUSTER = 30
+"""EKS default quota: managed node groups per cluster."""
+PULUMI_SUFFIX = 8
+"""Pulumi auto-names append '-' and 7 random characters."""
 
 _MIN_17: Version = (1, 7, 16)
 _MIN_16: Version = (1, 6, 32)
@@ -154,6 +163,7 @@ def check_node_group(spec: NodeGroupSpec, p: NodeProfile, path: str = "") -> Non
         _check_soci_source(spec, p)
         _check_storage(spec)
         _check_accelerators(spec)
+        _check_inert_settings(spec, p)
 
 
 def _check_arch(spec: NodeGroupSpec) -> None:
@@ -258,6 +268,29 @@ def _check_accelerators(spec: NodeGroupSpec) -> None:
             raise SpecError("ami.variant", f"'neuron' AMIs have no NVIDIA driver, but {t} (instanceTypes[{i}]) is an NVIDIA GPU type; use variant 'nvidia'")
 
 
+def _check_inert_settings(spec: NodeGroupSpec, p: NodeProfile) -> None:
+    """Settings that would silently do nothing are errors, with the reason."""
+    t = spec.tuning
+    if spec.pull_mode is PullMode.LAZY and t.parallel != ParallelTuning():
+        raise SpecError("tuning.parallel", "has no effect in pull mode 'lazy' (SOCI's parallel-pull-unpack mode is off); remove it, or use "
+                                           "'lazy-with-parallel-fallback' / 'parallel'")
+    if spec.pull_mode is PullMode.PARALLEL and t.v1_indexes:
+        raise SpecError("tuning.v1Indexes", "has no effect in pull mode 'parallel' (no lazy loading, indexes are not read); remove it")
+    if spec.uses_fast_image_pull and t.root != DEFAULT_SOCI_ROOT:
+        raise SpecError("tuning.root", f"with the AMI's SOCI in 'parallel' mode nodeadm's {p.feature_gate or 'parallel-pull'} gate runs SOCI with its own "
+                                       f"root ({DEFAULT_SOCI_ROOT}), so this root would not be used; remove it, or use a 'release' sociSource")
+    if spec.os is OperatingSystem.BOTTLEROCKET:
+        for name, value, default in (("minLayerSize", t.min_layer_size, SociTuning().min_layer_size), ("v1Indexes", t.v1_indexes, False),
+                                     ("parallel.decompressor", t.parallel.decompressor, ParallelTuning().decompressor)):
+            if value != default:
+                raise SpecError(f"tuning.{name}", "Bottlerocket has no setting for it (settings.container-runtime-plugins.soci-snapshotter has only the "
+                                                  "parallel-pull-unpack knobs); remove it")
+    source = spec.soci_source
+    if isinstance(source, UpstreamRelease) and source.url_base.startswith("http://") and not source.sha256.get(spec.arch.release_arch):
+        raise SpecError("sociSource.sha256", f"urlBase is plain http://, so a checksum fetched next to the tarball would come over the same "
+                                             f"unauthenticated channel; pin sha256.{spec.arch.release_arch} (or use https://)")
+
+
 def _check_storage(spec: NodeGroupSpec) -> None:
     if spec.local_storage is LocalStorage.RAID0 and spec.tuning.root != DEFAULT_SOCI_ROOT:
         raise SpecError("localStorage", f"RAID0 bind-mounts only {DEFAULT_SOCI_ROOT} onto instance store; a custom tuning.root would stay on EBS")
@@ -315,6 +348,9 @@ def warnings(spec: NodeGroupSpec, p: NodeProfile) -> list[str]:
     if spec.credential(CredentialKind.CRI_PROXY) is not None and spec.pull_mode.lazy:
         out.append(f"{ng}: 'cri-proxy' credentials never rotate and are lost when SOCI restarts; lazily "
                    "loaded images then fail to fetch data after ~12 h on ECR (soci#1084). Prefer 'ecr-credential-helper'.")
+    if spec.scaling.max_size > EKS_NODES_PER_GROUP:
+        out.append(f"{ng}: maxSize {spec.scaling.max_size} is above EKS's default quota of {EKS_NODES_PER_GROUP} nodes per managed node group "
+                   "(Service Quotas: raise it first)")
     if spec.pull_mode.parallel and spec.local_storage is LocalStorage.NONE and spec.disk.throughput_mibps < PARALLEL_MIN_THROUGHPUT:
         out.append(f"{ng}: parallel pull is bound by disk throughput; the root volume has {spec.disk.throughput_mibps} MiB/s, "
                    f"nodeadm recommends >= {PARALLEL_MIN_THROUGHPUT} MiB/s (disk.preset: parallel) or instance store (localStorage: raid0)")
@@ -357,8 +393,41 @@ def check_control_plane(control: str, groups: Sequence[NodeGroupSpec], path: str
         check_skew(control, g, where)
 
 
+def check_kubernetes_version(version: str, path: str = "cluster.kubernetesVersion") -> None:
+    """A control-plane version some catalogued AMI release ships (EKS has had no other)."""
+    known = sorted({k for r in ami.catalogue().releases.values() for k in (r.builds or {})}, key=k8s_minor)
+    if version not in known:
+        raise SpecError(path, f"{version} is not a Kubernetes version any catalogued EKS AMI ships ({known[0]}..{known[-1]})")
+
+
+DERIVED_NAMES = (
+    ("IAM role", "{cluster}-{group}-node-role", 64),
+    ("EKS node group", "{cluster}-{group}-node-group", 63),
+    ("launch template", "{cluster}-{group}-launch-template", 128),
+)
+"""AWS names the demo program's components derive (Pulumi adds an 8-character suffix) and their AWS length limits."""
+
+
+def check_derived_names(cluster: str, groups: Sequence[NodeGroupSpec], path: str = "nodeGroups") -> None:
+    for i, g in enumerate(groups):
+        for what, pattern, limit in DERIVED_NAMES:
+            name = pattern.format(cluster=cluster, group=g.name)
+            if len(name) + PULUMI_SUFFIX > limit:
+                raise SpecError(join(join(path, i), "name"), f"the {what} name {name}-xxxxxxx would have {len(name) + PULUMI_SUFFIX} characters; AWS allows "
+                                                             f"{limit}: shorten the node group name or cluster.name (together at most "
+                                                             f"{limit - PULUMI_SUFFIX - len(pattern.format(cluster='', group=''))} characters)")
+
+
+def stack_warnings_for(node_groups: int) -> list[str]:
+    if node_groups > EKS_NODE_GROUPS_PER_CLUSTER:
+        return [f"{node_groups} node groups: EKS's default quota is {EKS_NODE_GROUPS_PER_CLUSTER} managed node groups per cluster (Service Quotas)"]
+    return []
+
+
 def check_stack(stack: StackSpec) -> list[NodeProfile]:
     """The stack rules; the resolved profiles, in node-group order (their rules run in ``render.plan``)."""
+    check_kubernetes_version(stack.cluster.kubernetes_version)
     check_control_plane(stack.cluster.kubernetes_version, stack.node_groups)
+    check_derived_names(stack.cluster.name, stack.node_groups)
     return [profile(g, f"nodeGroups[{i}]") for i, g in enumerate(stack.node_groups)]
 

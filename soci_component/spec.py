@@ -91,6 +91,27 @@ def check_host(path: str, value: object) -> str:
     return check_match(path, value, HOST_RE, "a registry host such as 'registry.example.com' or 'registry.example.com:5000' (no scheme, no path)")
 
 
+def check_url_base(path: str, value: object) -> str:
+    """An ``https://`` (or ``http://``) URL with a host, no credentials, no query or fragment."""
+    from urllib.parse import urlsplit
+
+    what = "a URL 'https://host/path' (no spaces or shell characters)"
+    text = check_match(path, value, re.compile(r"https?://[^\s'\"$`\\]+"), what)
+    try:
+        u = urlsplit(text)
+        port = u.port
+    except ValueError:
+        raise SpecError(path, f"{short(value)} is not {what}") from None
+    if "@" in u.netloc:
+        raise SpecError(path, "contains credentials ('user:password@'): they would be written into the user data, which anyone who can describe the "
+                              "instance reads; serve the mirror without credentials on a private network, or pin sha256 and use an authenticated proxy")
+    if not u.hostname or not HOST_RE.fullmatch(u.hostname if port is None else f"{u.hostname}:{port}"):
+        raise SpecError(path, f"{short(value)} has no valid host; expected {what}")
+    if u.query or u.fragment or text.endswith("?") or "#" in text:
+        raise SpecError(path, f"{short(value)}: a query or fragment would break '<urlBase>/v<version>/<tarball>'; expected {what}")
+    return text
+
+
 def _camel(snake: str) -> str:
     head, *rest = snake.split("_")
     return head + "".join(w.capitalize() for w in rest)
@@ -295,7 +316,7 @@ class UpstreamRelease:
 
     def __post_init__(self) -> None:
         check_match("version", self.version, VERSION_RE, "a release version 'MAJOR.MINOR.PATCH' without a leading 'v', e.g. '0.15.0'")
-        check_match("urlBase", self.url_base, re.compile(r"https?://[^\s'\"$`\\]+"), "a URL 'https://host/path' (no spaces or shell characters)")
+        check_url_base("urlBase", self.url_base)
         if self.url_base.endswith("/"):
             object.__setattr__(self, "url_base", self.url_base.rstrip("/"))
         for arch, digest in dict(self.sha256).items():
@@ -430,12 +451,38 @@ def check_label_key(path: str, key: object) -> str:
     return text
 
 
+KUBELET_LABELS = frozenset({
+    "kubernetes.io/hostname", "kubernetes.io/os", "kubernetes.io/arch", "beta.kubernetes.io/os", "beta.kubernetes.io/arch",
+    "beta.kubernetes.io/instance-type", "node.kubernetes.io/instance-type", "topology.kubernetes.io/zone", "topology.kubernetes.io/region",
+    "failure-domain.beta.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/region",
+})
+"""Labels in the kubernetes.io / k8s.io namespaces the kubelet may set with --node-labels (k8s.io/kubelet pkg/apis/well_known_labels.go)."""
+KUBELET_LABEL_NAMESPACES = ("kubelet.kubernetes.io", "node.kubernetes.io")
+
+
+def check_kubelet_label(path: str, key: str) -> None:
+    """The kubelet refuses to start with --node-labels in the kubernetes.io / k8s.io namespaces, except its own set:
+    the node would never join (cmd/kubelet/app/options: "unknown 'kubernetes.io' or 'k8s.io' labels")."""
+    ns = key.split("/", 1)[0] if "/" in key else ""
+    restricted = any(ns == d or ns.endswith("." + d) for d in ("kubernetes.io", "k8s.io"))
+    allowed = key in KUBELET_LABELS or any(ns == d or ns.endswith("." + d) for d in KUBELET_LABEL_NAMESPACES)
+    if restricted and not allowed:
+        raise SpecError(path, f"{short(key)} is in a namespace the kubelet reserves (kubernetes.io, k8s.io): the kubelet would refuse to start and the node "
+                              f"never joins; allowed there: {', '.join(sorted(KUBELET_LABELS))} and keys under {' or '.join(KUBELET_LABEL_NAMESPACES)}; "
+                              "use your own prefix (example.com/role)")
+
+
 def check_label_value(path: str, value: object) -> str:
     what = "a Kubernetes label value (<= 63 letters, digits, '-', '_', '.', starting and ending with a letter or digit, or empty)"
     text = check_text(path, value, what)
     if not _LABEL_VALUE_RE.fullmatch(text):
         raise SpecError(path, f"{short(value)} is not {what}")
     return text
+
+
+EKS_KEY_MAX = 63
+"""EKS managed node groups: label and taint keys and values are at most 63 characters (CreateNodegroup API)."""
+EKS_MAX_TAINTS = 50
 
 
 @dataclass(frozen=True)
@@ -446,6 +493,8 @@ class Taint:
 
     def __post_init__(self) -> None:
         check_label_key("key", self.key)
+        if len(self.key) > EKS_KEY_MAX:
+            raise SpecError("key", f"{len(self.key)} characters; EKS accepts taint keys of at most {EKS_KEY_MAX}")
         check_label_value("value", self.value)
         if not isinstance(self.effect, TaintEffect):
             raise SpecError("effect", f"{short(self.effect)}: expected one of: {', '.join(e.value for e in TaintEffect)}")
@@ -467,6 +516,8 @@ class Disk:
         check_int("sizeGiB", self.size_gib, 20, 16384, "20..16384 GiB")
         check_int("iops", self.iops, 3000, 80000, "gp3 accepts 3000..80000 IOPS")
         check_int("throughputMiBps", self.throughput_mibps, 125, 2000, "gp3 accepts 125..2000 MiB/s")
+        if self.iops > 500 * self.size_gib:
+            raise SpecError("iops", f"{self.iops} IOPS on {self.size_gib} GiB: gp3 allows at most 500 IOPS per GiB ({500 * self.size_gib}); raise sizeGiB or lower iops")
         if self.throughput_mibps > self.iops // 4:
             raise SpecError(
                 "throughputMiBps", f"{self.throughput_mibps} MiB/s needs at least {self.throughput_mibps * 4} IOPS (gp3 allows 0.25 MiB/s per IOPS); raise iops"
@@ -609,8 +660,15 @@ class NodeGroupSpec:
             where = key("labels", k) if isinstance(k, str) else "labels"
             check_label_key(where, k)
             check_label_value(where, v)
+            if len(k) > EKS_KEY_MAX:
+                raise SpecError(where, f"the key has {len(k)} characters; EKS accepts node group label keys of at most {EKS_KEY_MAX}")
+            if not v:
+                raise SpecError(where, "an empty value; EKS node group labels need a value of 1-63 characters")
+            check_kubelet_label(where, k)
             if k.startswith(SOCI_LABEL_PREFIX):
                 raise SpecError(where, f"the '{SOCI_LABEL_PREFIX}' labels are set by the component on every SOCI node ({SOCI_LABEL}={SOCI_LABEL_VALUE}, {SOCI_MODE_LABEL}=<pull mode>); remove it")
+        if len(self.taints) > EKS_MAX_TAINTS:
+            raise SpecError("taints", f"{len(self.taints)} taints; EKS accepts at most {EKS_MAX_TAINTS} per node group")
         seen: set[tuple[str, TaintEffect]] = set()
         for i, t in enumerate(self.taints):
             if (t.key, t.effect) in seen:
@@ -624,6 +682,9 @@ class NodeGroupSpec:
         for i, k in enumerate(kinds):
             if k in kinds[:i]:
                 raise SpecError(f"credentials[{i}]", f"'{k.value}' is listed twice; each source may appear once")
+        for i, c in enumerate(self.creds):
+            if not isinstance(c, (EcrCredentialHelper, CriProxy, StaticCredentials, KubernetesSecrets)):
+                raise SpecError(f"credentials[{i}]", f"{short(c)}: expected a credential source ({', '.join(k.value for k in CredentialKind)})")
 
     @property
     def creds(self) -> tuple[Credential, ...]:
@@ -672,6 +733,13 @@ def check_cidr(path: str, value: object) -> str:
     return text
 
 
+def check_ipv4_cidr(path: str, value: object) -> str:
+    text = check_cidr(path, value)
+    if ipaddress.ip_network(text).version != 4:
+        raise SpecError(path, f"{short(value)} is IPv6; this component builds IPv4 clusters (SOCI node groups need an IPv4 service CIDR)")
+    return text
+
+
 @dataclass(frozen=True, kw_only=True)
 class ClusterSpec:
     name: str
@@ -686,9 +754,17 @@ class ClusterSpec:
     def __post_init__(self) -> None:
         check_match("name", self.name, CLUSTER_NAME_RE, "a cluster name of letters, digits, '-' and '_' (at most 100, starting with a letter or digit)")
         check_match("kubernetesVersion", self.kubernetes_version, K8S_VERSION_RE, "a Kubernetes minor version as a quoted string, e.g. '1.33'")
+        if not self.public_access_cidrs:
+            raise SpecError("publicAccessCidrs", "needs at least one CIDR block (0.0.0.0/0 for everyone)")
         for i, c in enumerate(self.public_access_cidrs):
-            check_cidr(f"publicAccessCidrs[{i}]", c)
-        check_cidr("serviceCidr", self.service_cidr)
+            check_ipv4_cidr(f"publicAccessCidrs[{i}]", c)
+        svc = ipaddress.ip_network(check_ipv4_cidr("serviceCidr", self.service_cidr))
+        if not any(svc.subnet_of(ipaddress.ip_network(r)) for r in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")):
+            raise SpecError("serviceCidr", f"{svc} is not in a private range; EKS needs the service CIDR inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")
+        if not 12 <= svc.prefixlen <= 24:
+            raise SpecError("serviceCidr", f"/{svc.prefixlen}: EKS accepts a service CIDR from /12 to /24")
+        if not isinstance(self.endpoint_public_access, bool):
+            raise SpecError("endpointPublicAccess", f"{short(self.endpoint_public_access)}: expected true or false")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -710,10 +786,21 @@ class VpcSpec:
                     check_match(f"{_camel(key)}[{i}]", s, SUBNET_ID_RE, "a subnet ID such as 'subnet-0123456789abcdef0'")
             if len(self.private_subnet_ids) < 2:
                 raise SpecError("privateSubnetIds", "an existing VPC needs at least two private subnets in different AZs (EKS requirement)")
+            ids = [*self.private_subnet_ids, *self.public_subnet_ids]
+            for i, sid in enumerate(ids):
+                if sid in ids[:i]:
+                    where = f"privateSubnetIds[{i}]" if i < len(self.private_subnet_ids) else f"publicSubnetIds[{i - len(self.private_subnet_ids)}]"
+                    raise SpecError(where, f"{sid} is listed twice (a subnet is private or public, once)")
             return
-        if self.cidr is not None:
-            check_cidr("cidr", self.cidr)
         check_int("azCount", self.az_count, 2, 6, "2..6 (EKS needs subnets in at least two AZs)")
+        if self.cidr is not None:
+            net = ipaddress.ip_network(check_ipv4_cidr("cidr", self.cidr))
+            if not 16 <= net.prefixlen <= 28:
+                raise SpecError("cidr", f"/{net.prefixlen}: a VPC's IPv4 CIDR is /16 to /28")
+            need = (2 * self.az_count - 1).bit_length()  # one public and one private subnet per AZ
+            if net.prefixlen + need > 28:
+                raise SpecError("cidr", f"{net} cannot hold {2 * self.az_count} subnets (a public and a private one in each of {self.az_count} AZs, "
+                                        f"each at least /28); use /{28 - need} or larger")
 
     @property
     def existing(self) -> bool:
@@ -731,6 +818,8 @@ class DemoSpec:
     replicas: int = 1
 
     def __post_init__(self) -> None:
+        if not isinstance(self.enabled, bool):
+            raise SpecError("enabled", f"{short(self.enabled)}: expected true or false")
         check_match("image", self.image, re.compile(r"[^\s]+"), "an image reference")
         check_int("replicas", self.replicas, 0, 20, "0..20")
 
@@ -746,10 +835,41 @@ class StackSpec:
     demo: DemoSpec = DemoSpec()
     tags: Mapping[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        check_match("region", self.region, REGION_RE, "an AWS region such as 'us-west-2'")
+        check_tags("tags", self.tags, reserved=3)
+        if self.vpc.cidr is not None and self.vpc.vpc_id is None:
+            vpc, svc = ipaddress.ip_network(self.vpc.cidr), ipaddress.ip_network(self.cluster.service_cidr)
+            if vpc.overlaps(svc):
+                raise SpecError("cluster.serviceCidr", f"{svc} overlaps the VPC's {vpc} (vpc.cidr): pods could not reach services or nodes; "
+                                                       "choose ranges that do not overlap (the default service CIDR is 172.20.0.0/16)")
+
     @property
     def static_registries(self) -> tuple[str, ...]:
         """Registries whose credentials must be set as secret config ``registryCredentials``."""
         return tuple(sorted({c.registry for s in self.node_groups for c in s.creds if isinstance(c, StaticCredentials)}))
+
+
+_TAG_RE = re.compile(r"[\w\s.:/=+\-@]*")
+
+
+def check_tags(path: str, tags: Mapping[str, str], reserved: int = 0) -> None:
+    """AWS tag rules: keys 1-128, values 0-256 characters of letters, digits, spaces and ``_ . : / = + - @``, no ``aws:`` prefix,
+    at most 50 per resource (``reserved`` of them are the component's own)."""
+    if not isinstance(tags, Mapping):
+        raise SpecError(path, f"expected a mapping of tag key -> value; got {short(tags)}")
+    if len(tags) > 50 - reserved:
+        raise SpecError(path, f"{len(tags)} tags; AWS allows 50 per resource and the component adds {reserved} of its own")
+    for k, v in tags.items():
+        where = key(path, k) if isinstance(k, str) else path
+        check_text(where, k, "a tag key")
+        check_text(where, v, "a string tag value")
+        if not 1 <= len(k) <= 128 or not _TAG_RE.fullmatch(k):
+            raise SpecError(where, f"{short(k)} is not an AWS tag key: 1-128 letters, digits, spaces and _ . : / = + - @")
+        if k.lower().startswith("aws:"):
+            raise SpecError(where, "tag keys starting with 'aws:' are reserved for AWS")
+        if len(v) > 256 or not _TAG_RE.fullmatch(v):
+            raise SpecError(where, f"{short(v)} is not an AWS tag value: at most 256 letters, digits, spaces and _ . : / = + - @")
 
 
 # --------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import pulumi_eks as eks
 
 from .. import rules
 from ..errors import SpecError
-from ..spec import ClusterSpec, CredentialKind, LogType, NodeGroupSpec
+from ..spec import ClusterSpec, CredentialKind, LogType, NodeGroupSpec, check_tags
 from .attachment import AwsEnvironment, ClusterAttachment
 from .errors import failure
 from .node_group import SociNodeGroup, SociNodeGroupArgs
@@ -80,9 +80,14 @@ class SociCluster(pulumi.ComponentResource):
         super().__init__(TOKEN, name, None, opts)
         c = args.cluster
         try:
+            rules.check_kubernetes_version(c.kubernetes_version)
             rules.check_control_plane(c.kubernetes_version, args.node_groups)
+            rules.check_derived_names(name, args.node_groups)
+            check_tags("tags", args.tags, reserved=3)
         except SpecError as e:
             raise failure(e) from None
+        for w in rules.stack_warnings_for(len(args.node_groups)):
+            pulumi.log.warn(w, resource=self)
         child = pulumi.ResourceOptions(parent=self)
         self.cluster = eks.Cluster(
             f"{name}-eks",
