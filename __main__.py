@@ -43,7 +43,8 @@ def _decode(value: Any) -> Any:
 def read_stack_config() -> tuple[StackSpec, pulumi.Output[Any] | None]:
     """Every ``soci-eks:*`` key of the stack (unknown keys included, so typos fail), and the registry credentials."""
     keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
-    raw = {k: _decode(runtime_config.get_config(k)) for k in sorted(keys) if k.startswith(f"{PROJECT}:")}
+    # Every key of every namespace: the parser ignores other projects' and providers' keys but refuses near misses (soci_eks:...).
+    raw = {k: _decode(runtime_config.get_config(k)) for k in sorted(keys)}
     creds_key = f"{PROJECT}:{CREDENTIALS_KEY}"
     if raw.get(creds_key) not in (None, {}) and not runtime_config.is_config_secret(creds_key):
         raise failure(SpecError(

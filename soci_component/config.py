@@ -64,7 +64,7 @@ __all__ = ["MAX_CONFIG_BYTES", "PROJECT", "load_stack_file", "parse", "parse_yam
 PROJECT = "soci-eks"
 MAX_CONFIG_BYTES = 1 << 20
 """A stack file larger than 1 MiB is refused before it is parsed."""
-_MAX_ALIASES = 100
+_MAX_ALIASES = 32
 """YAML aliases expanded per document at most (an alias bomb expands exponentially)."""
 
 Reader = Callable[[Any, str], Any]
@@ -224,14 +224,17 @@ def _credential(v: Any, path: str) -> Credential:
     for k in c:
         if k != "type" and k not in extra:
             raise SpecError(join(path, k), f"does not apply to '{kind.value}' credentials" + (f"; accepted: {', '.join(extra)}" if extra else ""))
-    with at(path):
-        if kind is CredentialKind.ECR_CREDENTIAL_HELPER:
-            return EcrCredentialHelper() if "registries" not in c else EcrCredentialHelper(list_of(text)(c["registries"], join(path, "registries")))
-        if kind is CredentialKind.STATIC:
-            if "registry" not in c:
-                raise SpecError("registry", "is required for static credentials (the registry host they are for)")
-            return StaticCredentials(registry=text(c["registry"], join(path, "registry")))
-        return CriProxy() if kind is CredentialKind.CRI_PROXY else KubernetesSecrets()
+    if kind is CredentialKind.ECR_CREDENTIAL_HELPER:
+        registries = None if "registries" not in c else list_of(text)(c["registries"], join(path, "registries"))
+        with at(path):
+            return EcrCredentialHelper() if registries is None else EcrCredentialHelper(registries)
+    if kind is CredentialKind.STATIC:
+        if "registry" not in c:
+            raise SpecError(join(path, "registry"), "is required for static credentials (the registry host they are for)")
+        registry = text(c["registry"], join(path, "registry"))
+        with at(path):
+            return StaticCredentials(registry=registry)
+    return CriProxy() if kind is CredentialKind.CRI_PROXY else KubernetesSecrets()
 
 
 def _soci_source(v: Any, path: str) -> SociSource:

@@ -46,8 +46,11 @@ def join(prefix: str, key: str | int) -> str:
 def key(prefix: str, name: str) -> str:
     """The path of mapping key ``name`` under ``prefix``: ``labels.team``, or ``labels["example.com/tier"]`` for keys
     that are not plain words (label keys contain dots and slashes)."""
-    plain = name.replace("-", "").replace("_", "").isalnum() and name.isascii()
-    return join(prefix, name if plain else "[" + repr(name)[:_SHORT].replace("'", '"') + "]")
+    plain = name.replace("-", "").replace("_", "").isalnum() and name.isascii() and len(name) <= _SHORT
+    if plain:
+        return join(prefix, name)
+    shown = name if len(name) <= _SHORT else f"{name[:_SHORT]}...({len(name)} characters)"
+    return join(prefix, "[" + '"' + shown.encode("unicode_escape").decode("ascii").replace('"', '\\"') + '"' + "]")
 
 
 @contextmanager
