@@ -17,7 +17,7 @@ from . import rules
 from .errors import at
 from .instances import estimate
 from .render import RenderedNode, plan, render
-from .spec import ClusterInfo, CredentialKind, NodeGroupSpec, Secrets, StackSpec, StaticCredentials
+from .spec import ClusterInfo, CredentialKind, NodeSpec, Secrets, StackSpec, StaticCredentials
 
 PLACEHOLDER_ACCOUNT = "111122223333"
 
@@ -35,7 +35,7 @@ def placeholder_cluster(stack: StackSpec) -> ClusterInfo:
     )
 
 
-def placeholder_secrets(stack: StackSpec, spec: NodeGroupSpec) -> Secrets:
+def placeholder_secrets(stack: StackSpec, spec: NodeSpec) -> Secrets:
     prefix = f"arn:aws:secretsmanager:{stack.region}:{PLACEHOLDER_ACCOUNT}:secret:soci-eks/{stack.cluster.name}/{spec.name}"
     static = {c.registry: f"{prefix}/registry-{i}-AbCdEf" for i, c in enumerate(spec.creds) if isinstance(c, StaticCredentials)}
     token = f"{prefix}/kubeconfig-token-AbCdEf" if spec.credential(CredentialKind.KUBERNETES_SECRETS) else None
@@ -118,7 +118,7 @@ def maximal_cluster(name: str | None, region: str | None, partition: str = "aws"
     )
 
 
-def maximal_secrets(spec: NodeGroupSpec, region: str | None, resource_prefix: str) -> Secrets:
+def maximal_secrets(spec: NodeSpec, region: str | None, resource_prefix: str) -> Secrets:
     """ARNs as long as Pulumi's auto-names make them (``<resource>-<7 hex>`` + Secrets Manager's suffix)."""
     arn = f"arn:aws-us-gov:secretsmanager:{region or LONGEST_REGION}:123456789012:secret:{resource_prefix}"
     static = {c.registry: f"{arn}-registry-{i}-abcdef0{SECRET_SUFFIX}" for i, c in enumerate(spec.creds) if isinstance(c, StaticCredentials)}

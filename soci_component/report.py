@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .ami.profile import NodeProfile
-from .spec import AmiPackage, NodeGroupSpec, OperatingSystem, UpstreamRelease
+from .spec import AmiPackage, NodeSpec, OperatingSystem, UpstreamRelease
 
 if TYPE_CHECKING:
     from .render.plan import BlockDevice
@@ -15,14 +15,14 @@ AMI_SOCI_VERSION_UNPUBLISHED = ("version of the AMI's soci-snapshotter package i
                                 "'AMI Details' tables have no soci-snapshotter row)")
 
 
-def pause_import(spec: NodeGroupSpec, p: NodeProfile) -> str | None:
+def pause_import(spec: NodeSpec, p: NodeProfile) -> str | None:
     """Who imports the pause image into SOCI before the kubelet starts: ``boot-script``, ``nodeadm`` or nobody (None: not needed)."""
     if not p.pause_through_soci:
         return None
     return "nodeadm" if spec.uses_fast_image_pull else "boot-script"
 
 
-def report(spec: NodeGroupSpec, p: NodeProfile, devices: Sequence[BlockDevice]) -> dict[str, Any]:
+def report(spec: NodeSpec, p: NodeProfile, devices: Sequence[BlockDevice]) -> dict[str, Any]:
     source = spec.soci_source
     unconfirmed = list(p.unconfirmed)
     if p.os is OperatingSystem.AL2023 and isinstance(source, AmiPackage) and p.release is not None:

@@ -26,6 +26,8 @@ from .spec import (
     CriProxy,
     LocalStorage,
     NodeGroupSpec,
+    NodePoolSpec,
+    NodeSpec,
     OperatingSystem,
     ParallelTuning,
     PullMode,
@@ -113,7 +115,7 @@ def _release_problem(r: Release, k8s: str) -> str | None:
     return "not shipped" if c is None else containerd_problem(c)
 
 
-def usable_releases(spec: NodeGroupSpec) -> tuple[Release, ...]:
+def usable_releases(spec: NodeSpec) -> tuple[Release, ...]:
     """Catalogued releases of the spec's OS that ship its Kubernetes version and pass every release rule for it, oldest first."""
     out = []
     for r in ami.catalogue().of(spec.os):
@@ -127,14 +129,14 @@ def usable_releases(spec: NodeGroupSpec) -> tuple[Release, ...]:
     return tuple(out)
 
 
-def _suggest(spec: NodeGroupSpec) -> str:
+def _suggest(spec: NodeSpec) -> str:
     ok = usable_releases(spec)
     if not ok:
         return f"no catalogued {spec.os.value} release ships Kubernetes {spec.kubernetes_version} with what this node group needs"
     return f"the newest catalogued {spec.os.value} release that fits Kubernetes {spec.kubernetes_version} and this node group is {ok[-1].version}"
 
 
-def profile(spec: NodeGroupSpec, path: str = "") -> NodeProfile:
+def profile(spec: NodeSpec, path: str = "") -> NodeProfile:
     """Resolve the spec's AMI (``ami.resolve``), adding a suggestion to a failed lookup. The node-group rules
     against the profile are :func:`check_node_group` (``render.plan`` applies them)."""
     with at(path):
@@ -154,7 +156,7 @@ def _name(p: NodeProfile) -> str:
 # node group vs profile
 
 
-def check_node_group(spec: NodeGroupSpec, p: NodeProfile, path: str = "") -> None:
+def check_node_group(spec: NodeSpec, p: NodeProfile, path: str = "") -> None:
     """Every rule relating the node group's settings to each other and to its AMI. Paths relative to the group, prefixed with ``path``."""
     with at(path):
         _check_arch(spec)
@@ -166,17 +168,18 @@ def check_node_group(spec: NodeGroupSpec, p: NodeProfile, path: str = "") -> Non
         _check_inert_settings(spec, p)
 
 
-def _check_arch(spec: NodeGroupSpec) -> None:
-    first = spec.instance_types[0]
+def _check_arch(spec: NodeSpec) -> None:
     arch = spec.arch
-    for i, t in enumerate(spec.instance_types[1:], start=1):
+    declared = isinstance(spec, NodePoolSpec) and spec.architecture is not None
+    for i, t in enumerate(spec.instance_types):
         other = arch_of(t)
         if other is not arch:
-            raise SpecError(f"instanceTypes[{i}]", f"'{t}' is {other.value} but '{first}' (instanceTypes[0]) is {arch.value}; a node group runs one AMI, "
+            against = f"the pool's architecture is {arch.value}" if declared else f"'{spec.instance_types[0]}' (instanceTypes[0]) is {arch.value}"
+            raise SpecError(f"instanceTypes[{i}]", f"'{t}' is {other.value} but {against}; a node group runs one AMI, "
                                                    "so all its instance types must share an architecture: split them into two node groups")
 
 
-def _check_release(spec: NodeGroupSpec, p: NodeProfile) -> None:
+def _check_release(spec: NodeSpec, p: NodeProfile) -> None:
     if p.os is not spec.os:
         raise SpecError("os", f"the node group says {spec.os.value} but its AMI is {p.os.value}")
     if p.refused:
@@ -191,7 +194,7 @@ def _check_release(spec: NodeGroupSpec, p: NodeProfile) -> None:
         raise SpecError("ami.release", f"{_name(p)} ships containerd {p.containerd} for Kubernetes {p.kubernetes_version}, which {problem}; {_suggest(spec)}")
 
 
-def _check_os(spec: NodeGroupSpec, p: NodeProfile) -> None:
+def _check_os(spec: NodeSpec, p: NodeProfile) -> None:
     if spec.os is OperatingSystem.AL2023:
         return
     for i, c in enumerate(spec.creds):
@@ -214,7 +217,7 @@ def _check_os(spec: NodeGroupSpec, p: NodeProfile) -> None:
         raise SpecError("ami.release", f"{_name(p)} has no SOCI snapshotter (added in 1.44.0); {_suggest(spec)}")
 
 
-def _check_soci_source(spec: NodeGroupSpec, p: NodeProfile) -> None:
+def _check_soci_source(spec: NodeSpec, p: NodeProfile) -> None:
     mode, source = spec.pull_mode, spec.soci_source
     if mode is PullMode.LAZY_WITH_PARALLEL_FALLBACK and isinstance(source, AmiPackage):
         raise SpecError("sociSource", "'lazy-with-parallel-fallback' needs SOCI >= 0.14.0 (experimental_parallel_pull_as_fallback), and the version of the "
@@ -262,13 +265,13 @@ def _check_soci_source(spec: NodeGroupSpec, p: NodeProfile) -> None:
                                       f"sociSource; {_suggest(spec)}")
 
 
-def _check_accelerators(spec: NodeGroupSpec) -> None:
+def _check_accelerators(spec: NodeSpec) -> None:
     for i, t in enumerate(spec.instance_types):
         if instance_accelerator(t) == "nvidia" and spec.ami.variant is Variant.NEURON:
             raise SpecError("ami.variant", f"'neuron' AMIs have no NVIDIA driver, but {t} (instanceTypes[{i}]) is an NVIDIA GPU type; use variant 'nvidia'")
 
 
-def _check_inert_settings(spec: NodeGroupSpec, p: NodeProfile) -> None:
+def _check_inert_settings(spec: NodeSpec, p: NodeProfile) -> None:
     """Settings that would silently do nothing are errors, with the reason."""
     t = spec.tuning
     if spec.pull_mode is PullMode.LAZY and t.parallel != ParallelTuning():
@@ -291,7 +294,7 @@ def _check_inert_settings(spec: NodeGroupSpec, p: NodeProfile) -> None:
                                              f"unauthenticated channel; pin sha256.{spec.arch.release_arch} (or use https://)")
 
 
-def _check_storage(spec: NodeGroupSpec) -> None:
+def _check_storage(spec: NodeSpec) -> None:
     if spec.local_storage is LocalStorage.RAID0 and spec.tuning.root != DEFAULT_SOCI_ROOT:
         raise SpecError("localStorage", f"RAID0 bind-mounts only {DEFAULT_SOCI_ROOT} onto instance store; a custom tuning.root would stay on EBS")
 
@@ -300,7 +303,7 @@ def _check_storage(spec: NodeGroupSpec) -> None:
 # instance types
 
 
-def check_instance_types(spec: NodeGroupSpec, p: NodeProfile, facts: Mapping[str, InstanceFacts | None], path: str = "") -> list[str]:
+def check_instance_types(spec: NodeSpec, p: NodeProfile, facts: Mapping[str, InstanceFacts | None], path: str = "") -> list[str]:
     """Rules that need each instance type's facts (``aws.ec2.get_instance_type`` at preview, :func:`instances.estimate` offline).
 
     Raises for types below nodeadm's size floor of the pinned release (the gate would be silently
@@ -341,14 +344,14 @@ def check_instance_types(spec: NodeGroupSpec, p: NodeProfile, facts: Mapping[str
 # warnings
 
 
-def warnings(spec: NodeGroupSpec, p: NodeProfile) -> list[str]:
+def warnings(spec: NodeSpec, p: NodeProfile) -> list[str]:
     """Things that work but that a careful operator wants to know at preview time."""
     out = []
     ng = f"node group {spec.name}"
     if spec.credential(CredentialKind.CRI_PROXY) is not None and spec.pull_mode.lazy:
         out.append(f"{ng}: 'cri-proxy' credentials never rotate and are lost when SOCI restarts; lazily "
                    "loaded images then fail to fetch data after ~12 h on ECR (soci#1084). Prefer 'ecr-credential-helper'.")
-    if spec.scaling.max_size > EKS_NODES_PER_GROUP:
+    if isinstance(spec, NodeGroupSpec) and spec.scaling.max_size > EKS_NODES_PER_GROUP:
         out.append(f"{ng}: maxSize {spec.scaling.max_size} is above EKS's default quota of {EKS_NODES_PER_GROUP} nodes per managed node group "
                    "(Service Quotas: raise it first)")
     if spec.pull_mode.parallel and spec.local_storage is LocalStorage.NONE and spec.disk.throughput_mibps < PARALLEL_MIN_THROUGHPUT:
@@ -370,7 +373,7 @@ def warnings(spec: NodeGroupSpec, p: NodeProfile) -> list[str]:
 # the stack
 
 
-def check_skew(control: str, g: NodeGroupSpec, path: str = "") -> None:
+def check_skew(control: str, g: NodeSpec, path: str = "") -> None:
     """A kubelet at most :data:`MAX_KUBELET_SKEW` minors older than the control plane, never newer."""
     n, c = k8s_minor(g.kubernetes_version), k8s_minor(control)
     where = join(path, "kubernetesVersion")
@@ -381,7 +384,7 @@ def check_skew(control: str, g: NodeGroupSpec, path: str = "") -> None:
                                "(Kubernetes version skew policy)")
 
 
-def check_control_plane(control: str, groups: Sequence[NodeGroupSpec], path: str = "nodeGroups") -> None:
+def check_control_plane(control: str, groups: Sequence[NodeSpec], path: str = "nodeGroups") -> None:
     """Node group names unique; kubelets at most :data:`MAX_KUBELET_SKEW` minors older than the control plane, never newer."""
     if not groups:
         raise SpecError(path, "needs at least one node group")
@@ -408,7 +411,7 @@ DERIVED_NAMES = (
 """AWS names the demo program's components derive (Pulumi adds an 8-character suffix) and their AWS length limits."""
 
 
-def check_derived_names(cluster: str, groups: Sequence[NodeGroupSpec], path: str = "nodeGroups") -> None:
+def check_derived_names(cluster: str, groups: Sequence[NodeSpec], path: str = "nodeGroups") -> None:
     for i, g in enumerate(groups):
         for what, pattern, limit in DERIVED_NAMES:
             name = pattern.format(cluster=cluster, group=g.name)

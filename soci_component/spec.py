@@ -617,15 +617,15 @@ def default_credentials(os: OperatingSystem, mode: PullMode) -> tuple[Credential
 
 
 @dataclass(frozen=True, kw_only=True)
-class NodeGroupSpec:
-    """One SOCI node group: every container on its nodes uses SOCI from first boot."""
+class NodeSpec:
+    """What every node of a SOCI node group or Karpenter node pool runs: every container uses SOCI from first boot."""
 
     name: str
     """1-40 lowercase letters, digits and '-'; unique in the stack."""
     kubernetes_version: str
     """Kubernetes minor version of the nodes (``1.33``); the stack config defaults it to the cluster's."""
     ami: AmiPin
-    instance_types: tuple[str, ...]
+    instance_types: tuple[str, ...] = ()
     os: OperatingSystem = OperatingSystem.AL2023
     pull_mode: PullMode = PullMode.LAZY
     credentials: tuple[Credential, ...] | None = None
@@ -636,34 +636,22 @@ class NodeGroupSpec:
     taints: tuple[Taint, ...] = ()
     disk: Disk = Disk()
     local_storage: LocalStorage = LocalStorage.NONE
-    capacity_type: CapacityType = CapacityType.ON_DEMAND
-    scaling: Scaling = Scaling()
-    subnet_ids: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_match("name", self.name, NAME_RE, "a node group name: 1-40 lowercase letters, digits and '-', starting and ending with a letter or digit")
         check_match("kubernetesVersion", self.kubernetes_version, K8S_VERSION_RE, "a Kubernetes minor version such as '1.33'")
-        for enum, attr in ((OperatingSystem, "os"), (PullMode, "pull_mode"), (LocalStorage, "local_storage"), (CapacityType, "capacity_type")):
+        for enum, attr in ((OperatingSystem, "os"), (PullMode, "pull_mode"), (LocalStorage, "local_storage")):
             if not isinstance(getattr(self, attr), enum):
                 raise SpecError(_camel(attr), f"{short(getattr(self, attr))}: expected one of: {', '.join(e.value for e in enum)}")
-        if not self.instance_types:
-            raise SpecError("instanceTypes", "needs at least one EC2 instance type, e.g. 'm7i.xlarge'")
         for i, t in enumerate(self.instance_types):
             check_match(f"instanceTypes[{i}]", t, INSTANCE_TYPE_RE, "an EC2 instance type such as 'm7i.xlarge'")
         if len(set(self.instance_types)) != len(self.instance_types):
             raise SpecError("instanceTypes", "lists a type twice")
-        for i, s in enumerate(self.subnet_ids):
-            check_match(f"subnetIds[{i}]", s, SUBNET_ID_RE, "a subnet ID such as 'subnet-0123456789abcdef0'")
-        if len(set(self.subnet_ids)) != len(self.subnet_ids):
-            raise SpecError("subnetIds", "lists a subnet twice")
         for k, v in dict(self.labels).items():
             where = key("labels", k) if isinstance(k, str) else "labels"
             check_label_key(where, k)
             check_label_value(where, v)
-            if len(k) > EKS_KEY_MAX:
-                raise SpecError(where, f"the key has {len(k)} characters; EKS accepts node group label keys of at most {EKS_KEY_MAX}")
-            if not v:
-                raise SpecError(where, "an empty value; EKS node group labels need a value of 1-63 characters")
+            self._check_label(where, k, v)
             check_kubelet_label(where, k)
             if k.startswith(SOCI_LABEL_PREFIX):
                 raise SpecError(where, f"the '{SOCI_LABEL_PREFIX}' labels are set by the component on every SOCI node ({SOCI_LABEL}={SOCI_LABEL_VALUE}, {SOCI_MODE_LABEL}=<pull mode>); remove it")
@@ -686,6 +674,9 @@ class NodeGroupSpec:
             if not isinstance(c, (EcrCredentialHelper, CriProxy, StaticCredentials, KubernetesSecrets)):
                 raise SpecError(f"credentials[{i}]", f"{short(c)}: expected a credential source ({', '.join(k.value for k in CredentialKind)})")
 
+    def _check_label(self, where: str, k: str, v: str) -> None:
+        """Provisioner-specific label limits (managed node groups: EKS's)."""
+
     @property
     def creds(self) -> tuple[Credential, ...]:
         """The credential sources, defaults applied (never None after construction)."""
@@ -695,7 +686,7 @@ class NodeGroupSpec:
     @property
     def arch(self) -> Arch:
         """The architecture of the first instance type (rules refuse a group that mixes them)."""
-        return arch_of(self.instance_types[0])
+        return arch_of(self.instance_types[0]) if self.instance_types else Arch.X86_64
 
     @property
     def content_store(self) -> ContentStore:
@@ -718,6 +709,170 @@ class NodeGroupSpec:
         labels[SOCI_LABEL] = SOCI_LABEL_VALUE
         labels[SOCI_MODE_LABEL] = self.pull_mode.value
         return dict(sorted(labels.items()))
+
+
+@dataclass(frozen=True, kw_only=True)
+class NodeGroupSpec(NodeSpec):
+    """One SOCI EKS managed node group."""
+
+    instance_types: tuple[str, ...]
+    capacity_type: CapacityType = CapacityType.ON_DEMAND
+    scaling: Scaling = Scaling()
+    subnet_ids: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not isinstance(self.capacity_type, CapacityType):
+            raise SpecError("capacityType", f"{short(self.capacity_type)}: expected one of: {', '.join(e.value for e in CapacityType)}")
+        if not self.instance_types:
+            raise SpecError("instanceTypes", "needs at least one EC2 instance type, e.g. 'm7i.xlarge'")
+        for i, s in enumerate(self.subnet_ids):
+            check_match(f"subnetIds[{i}]", s, SUBNET_ID_RE, "a subnet ID such as 'subnet-0123456789abcdef0'")
+        if len(set(self.subnet_ids)) != len(self.subnet_ids):
+            raise SpecError("subnetIds", "lists a subnet twice")
+
+    def _check_label(self, where: str, k: str, v: str) -> None:
+        if len(k) > EKS_KEY_MAX:
+            raise SpecError(where, f"the key has {len(k)} characters; EKS accepts node group label keys of at most {EKS_KEY_MAX}")
+        if not v:
+            raise SpecError(where, "an empty value; EKS node group labels need a value of 1-63 characters")
+
+
+# --------------------------------------------------------------------------------------------
+# Karpenter node pools
+
+
+class RequirementOperator(StrEnum):
+    IN = "In"
+    NOT_IN = "NotIn"
+    EXISTS = "Exists"
+    DOES_NOT_EXIST = "DoesNotExist"
+    GT = "Gt"
+    LT = "Lt"
+
+
+class ConsolidationPolicy(StrEnum):
+    WHEN_EMPTY = "WhenEmpty"
+    WHEN_EMPTY_OR_UNDERUTILIZED = "WhenEmptyOrUnderutilized"
+
+
+KARPENTER_OWNED_REQUIREMENTS = {
+    "kubernetes.io/arch": "architecture",
+    "kubernetes.io/os": "(always linux)",
+    "karpenter.sh/capacity-type": "capacityTypes",
+    "karpenter.sh/nodepool": "(set by Karpenter)",
+}
+"""Requirement keys the component writes from typed settings; a user requirement on them is refused, naming the setting."""
+KARPENTER_LABEL_DOMAINS = ("karpenter.sh", "karpenter.k8s.aws")
+DURATION_RE = re.compile(r"([0-9]+(s|m|h))+|Never")
+_BUDGET_RE = re.compile(r"[0-9]+%?")
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A NodePool requirement (``spec.template.spec.requirements[]``): a node selector term Karpenter launches within."""
+
+    key: str
+    operator: RequirementOperator
+    values: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        check_label_key("key", self.key)
+        if self.key in KARPENTER_OWNED_REQUIREMENTS:
+            raise SpecError("key", f"{self.key} is written by the component from {KARPENTER_OWNED_REQUIREMENTS[self.key]}; set that instead")
+        if not isinstance(self.operator, RequirementOperator):
+            raise SpecError("operator", f"{short(self.operator)}: expected one of: {', '.join(o.value for o in RequirementOperator)}")
+        for i, v in enumerate(self.values):
+            check_label_value(f"values[{i}]", v)
+        op = self.operator
+        if op in (RequirementOperator.IN, RequirementOperator.NOT_IN) and not self.values:
+            raise SpecError("values", f"'{op.value}' needs at least one value")
+        if op in (RequirementOperator.EXISTS, RequirementOperator.DOES_NOT_EXIST) and self.values:
+            raise SpecError("values", f"'{op.value}' takes no values")
+        if op in (RequirementOperator.GT, RequirementOperator.LT) and (len(self.values) != 1 or not self.values[0].isdigit()):
+            raise SpecError("values", f"'{op.value}' takes exactly one non-negative integer, e.g. ['4']")
+
+    def data(self) -> dict[str, object]:
+        out: dict[str, object] = {"key": self.key, "operator": self.operator.value}
+        if self.values:
+            out["values"] = list(self.values)
+        return out
+
+
+@dataclass(frozen=True)
+class PoolLimits:
+    """``spec.limits``: Karpenter stops launching once the pool's nodes reach these totals."""
+
+    cpu: int | None = 1000
+    memory_gib: int | None = 4000
+
+    def __post_init__(self) -> None:
+        if self.cpu is not None:
+            check_int("cpu", self.cpu, 1, 10**7, "a positive number of vCPUs")
+        if self.memory_gib is not None:
+            check_int("memoryGiB", self.memory_gib, 1, 10**8, "a positive number of GiB")
+
+
+@dataclass(frozen=True)
+class Disruption:
+    """``spec.disruption`` of the NodePool (Karpenter's defaults, stated)."""
+
+    consolidation_policy: ConsolidationPolicy = ConsolidationPolicy.WHEN_EMPTY_OR_UNDERUTILIZED
+    consolidate_after: str = "1m"
+    budgets: tuple[str, ...] = ("10%",)
+    """Node budgets: how many nodes (``'5'``) or what share (``'10%'``) may be disrupted at once."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.consolidation_policy, ConsolidationPolicy):
+            raise SpecError("consolidationPolicy", f"{short(self.consolidation_policy)}: expected one of: {', '.join(p.value for p in ConsolidationPolicy)}")
+        check_match("consolidateAfter", self.consolidate_after, DURATION_RE, "a duration such as '30s', '1m', '1h30m' or 'Never'")
+        for i, b in enumerate(self.budgets):
+            check_match(f"budgets[{i}]", b, _BUDGET_RE, "a node count ('5') or a share ('10%')")
+            if b.endswith("%") and not 0 <= int(b[:-1]) <= 100:
+                raise SpecError(f"budgets[{i}]", f"{b}: a share is 0% to 100%")
+
+
+@dataclass(frozen=True, kw_only=True)
+class NodePoolSpec(NodeSpec):
+    """A SOCI Karpenter node pool: an EC2NodeClass and a NodePool from the same node spec as a managed node group."""
+
+    architecture: Arch | None = None
+    """CPU architecture of the pool's nodes; unset: the instance types', or x86_64."""
+    capacity_types: tuple[CapacityType, ...] = (CapacityType.ON_DEMAND,)
+    requirements: tuple[Requirement, ...] = ()
+    """More requirements (instance families, sizes, zones ...); the component adds arch, OS, capacity type and the rules' floors."""
+    limits: PoolLimits = PoolLimits()
+    disruption: Disruption = Disruption()
+    weight: int | None = None
+    """Priority among NodePools (higher first), 1-100."""
+    expire_after: str = "720h"
+    """Nodes are replaced after this long (``Never`` keeps them)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.architecture is not None and not isinstance(self.architecture, Arch):
+            raise SpecError("architecture", f"{short(self.architecture)}: expected one of: {', '.join(a.value for a in Arch)}")
+        if not self.capacity_types:
+            raise SpecError("capacityTypes", "needs at least one of: ON_DEMAND, SPOT")
+        for i, c in enumerate(self.capacity_types):
+            if not isinstance(c, CapacityType):
+                raise SpecError(f"capacityTypes[{i}]", f"{short(c)}: expected one of: {', '.join(e.value for e in CapacityType)}")
+        if len(set(self.capacity_types)) != len(self.capacity_types):
+            raise SpecError("capacityTypes", "lists a capacity type twice")
+        if self.weight is not None:
+            check_int("weight", self.weight, 1, 100)
+        check_match("expireAfter", self.expire_after, DURATION_RE, "a duration such as '720h' or 'Never'")
+
+    def _check_label(self, where: str, k: str, v: str) -> None:
+        ns = k.split("/", 1)[0] if "/" in k else ""
+        if any(ns == d or ns.endswith("." + d) for d in KARPENTER_LABEL_DOMAINS):
+            raise SpecError(where, f"labels under {' and '.join(KARPENTER_LABEL_DOMAINS)} belong to Karpenter (it refuses NodePools that set them)")
+
+    @property
+    def arch(self) -> Arch:
+        if self.architecture is not None:
+            return self.architecture
+        return super().arch
 
 
 # --------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ what was found (containerd floor, refused releases, gates, SOCI package) is deci
 from __future__ import annotations
 
 from ..errors import SpecError
-from ..spec import AL2023_RELEASE_RE, BOTTLEROCKET_RELEASE_RE, Arch, NodeGroupSpec, OperatingSystem, Variant, parse_version
+from ..spec import AL2023_RELEASE_RE, BOTTLEROCKET_RELEASE_RE, Arch, NodeSpec, OperatingSystem, Variant, parse_version
 from .catalogue import Catalogue, Release, catalogue
 from .profile import NodeProfile
 
@@ -50,7 +50,7 @@ def _name(os: OperatingSystem) -> str:
     return "AL2023 release" if os is OperatingSystem.AL2023 else "Bottlerocket"
 
 
-def resolve(spec: NodeGroupSpec, cat: Catalogue | None = None) -> NodeProfile:
+def resolve(spec: NodeSpec, cat: Catalogue | None = None) -> NodeProfile:
     """The profile of the spec's AMI. Raises SpecError (path relative to the node group) when a fact cannot be looked up."""
     cat = cat or catalogue()
     arch = spec.arch

@@ -15,7 +15,7 @@ from typing import Any
 import tomlkit
 
 from ..ami.profile import NodeProfile
-from ..spec import ClusterInfo, LocalStorage, NodeGroupSpec
+from ..spec import ClusterInfo, LocalStorage, NodeSpec
 from .soci import parallel_settings
 
 BOTTLEROCKET_SOCI_ROOT = "/var/lib/soci-snapshotter"
@@ -40,7 +40,7 @@ class Settings:
     bootstrap_commands: list[list[str]] | None
 
 
-def settings(spec: NodeGroupSpec, profile: NodeProfile) -> Settings:
+def settings(spec: NodeSpec, profile: NodeProfile) -> Settings:
     taints: dict[str, list[str]] = {}
     for t in spec.taints:
         taints.setdefault(t.key, []).append(f"{t.value}:{t.effect.value}")

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from ..ami.profile import NodeProfile
-from ..spec import SOCI_SOCKET, ClusterInfo, CredentialKind, LocalStorage, NodeGroupSpec
+from ..spec import SOCI_SOCKET, ClusterInfo, CredentialKind, LocalStorage, NodeSpec
 
 API_VERSION = "node.eks.aws/v1alpha1"
 
@@ -32,7 +32,7 @@ def _literal(dumper: yaml.SafeDumper, value: _Literal) -> yaml.Node:
 _Dumper.add_representer(_Literal, _literal)
 
 
-def kubelet_flags(spec: NodeGroupSpec) -> list[str]:
+def kubelet_flags(spec: NodeSpec) -> list[str]:
     """``--node-labels`` (user labels + the SOCI labels) and ``--register-with-taints``."""
     flags = ["--node-labels=" + ",".join(f"{k}={v}" for k, v in spec.node_labels.items())]
     if spec.taints:
@@ -40,7 +40,7 @@ def kubelet_flags(spec: NodeGroupSpec) -> list[str]:
     return flags
 
 
-def node_spec(spec: NodeGroupSpec, profile: NodeProfile, containerd_fragment: str | None, *, kubelet_flags_too: bool = True) -> dict[str, Any]:
+def node_spec(spec: NodeSpec, profile: NodeProfile, containerd_fragment: str | None, *, kubelet_flags_too: bool = True) -> dict[str, Any]:
     """The NodeConfig ``spec`` without ``cluster``.
 
     ``containerd_fragment`` is None when nodeadm's parallel-pull gate writes the SOCI lines itself; the

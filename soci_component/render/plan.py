@@ -22,7 +22,7 @@ from ..spec import (
     DEFAULT_SOCI_ROOT,
     CredentialKind,
     EcrCredentialHelper,
-    NodeGroupSpec,
+    NodeSpec,
     OperatingSystem,
     StaticCredentials,
     UpstreamRelease,
@@ -80,7 +80,7 @@ class DockerPlan:
 class NodePlan:
     """What one node group's nodes receive, minus the cluster values."""
 
-    spec: NodeGroupSpec
+    spec: NodeSpec
     profile: NodeProfile
     files: tuple[NodeFile, ...]
     """Files whose content is known now (AL2023), in the order the boot script writes them."""
@@ -140,7 +140,7 @@ def _socket_unit() -> str:
     )
 
 
-def _al2023_files(spec: NodeGroupSpec, profile: NodeProfile) -> list[NodeFile]:
+def _al2023_files(spec: NodeSpec, profile: NodeProfile) -> list[NodeFile]:
     root = spec.tuning.root
     files = [
         NodeFile(paths.SOCI_CONFIG, soci_config(spec)),
@@ -162,7 +162,7 @@ def _al2023_files(spec: NodeGroupSpec, profile: NodeProfile) -> list[NodeFile]:
     return files
 
 
-def _block_devices(spec: NodeGroupSpec) -> tuple[BlockDevice, ...]:
+def _block_devices(spec: NodeSpec) -> tuple[BlockDevice, ...]:
     d = spec.disk
     if spec.os is OperatingSystem.BOTTLEROCKET:
         return (
@@ -172,7 +172,7 @@ def _block_devices(spec: NodeGroupSpec) -> tuple[BlockDevice, ...]:
     return (BlockDevice("/dev/xvda", d.size_gib, d.iops, d.throughput_mibps, purpose="root: images, containers, SOCI"),)
 
 
-def plan(spec: NodeGroupSpec, profile: NodeProfile) -> NodePlan:
+def plan(spec: NodeSpec, profile: NodeProfile) -> NodePlan:
     """The plan of one node group. Applies every node-group rule first (:func:`rules.check_node_group`)."""
     rules.check_node_group(spec, profile)
     from ..report import report

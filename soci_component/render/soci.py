@@ -6,7 +6,7 @@ from typing import Any
 
 import tomlkit
 
-from ..spec import ContentStore, CredentialKind, NodeGroupSpec, ParallelTuning, PullMode, RegistryMirror
+from ..spec import ContentStore, CredentialKind, NodeSpec, ParallelTuning, PullMode, RegistryMirror
 from .paths import CONTAINERD_SOCKET, SOCI_KUBECONFIG
 
 __all__ = ["mirror_url", "parallel_settings", "soci_config"]
@@ -35,7 +35,7 @@ def mirror_url(mirror: str, m: RegistryMirror) -> str:
     return ("http://" if m.insecure else "https://") + mirror
 
 
-def soci_config(spec: NodeGroupSpec) -> str:
+def soci_config(spec: NodeSpec) -> str:
     """The SOCI daemon config for the node group's pull mode, credentials and tuning.
 
     The pull-mode keys are written explicitly, also where they equal today's default, so a SOCI
