@@ -38,7 +38,7 @@ def _render(args: argparse.Namespace) -> int:
         n.rendered.name: {"warnings": list(n.warnings), **({"instanceTypesNotCheckedOffline": list(n.unchecked_instance_types)} if n.unchecked_instance_types else {})}
         for n in nodes
     }
-    write_tree([n.rendered for n in nodes], args.out, extra)
+    write_tree([n.rendered for n in nodes], args.out, extra, {n.rendered.name: n.documents for n in nodes})
     from .rules import stack_warnings_for
 
     for w in stack_warnings_for(len(stack.node_groups)):
@@ -50,6 +50,8 @@ def _render(args: argparse.Namespace) -> int:
             f"{b.name}: {p['os']} {p['amiRelease'] or p['amiId']} k8s {p['kubernetesVersion']} {p['arch']} "
             f"containerd {p['containerdVersion']} | {p['pullMode']} | user data {len(b.user_data)} B{gz} | {len(b.files)} files -> {args.out / b.name}"
         )
+        for filename in n.documents:
+            print(f"  {filename}: {args.out / b.name / filename}")
         for w in n.warnings:
             print(f"  warning: {w}")
         for t in n.unchecked_instance_types:

@@ -26,8 +26,10 @@ from .spec import (
     DISK_PRESETS,
     AmiPackage,
     AmiPin,
+    Arch,
     CapacityType,
     ClusterSpec,
+    ConsolidationPolicy,
     ContentStore,
     Credential,
     CredentialKind,
@@ -35,16 +37,22 @@ from .spec import (
     Decompressor,
     DemoSpec,
     Disk,
+    Disruption,
     EcrCredentialHelper,
+    KarpenterSpec,
     KubernetesSecrets,
     LocalStorage,
     LogType,
     NatGateways,
     NodeGroupSpec,
+    NodePoolSpec,
     OperatingSystem,
     ParallelTuning,
+    PoolLimits,
     PullMode,
     RegistryMirror,
+    Requirement,
+    RequirementOperator,
     Scaling,
     SociSource,
     SociSourceKind,
@@ -291,16 +299,35 @@ NODE_GROUP = {
     "subnetIds": ("subnet_ids", _subnets),
 }
 NODE_GROUP_KEYS = tuple(NODE_GROUP)
+_requirement = build(Requirement, {"key": ("key", text), "operator": ("operator", enum(RequirementOperator)), "values": ("values", list_of(text))},
+                     required=("key", "operator"))
+_limits = build(PoolLimits, {"cpu": ("cpu", integer), "memoryGiB": ("memory_gib", integer)})
+_disruption = build(Disruption, {
+    "consolidationPolicy": ("consolidation_policy", enum(ConsolidationPolicy)),
+    "consolidateAfter": ("consolidate_after", text),
+    "budgets": ("budgets", list_of(text)),
+})  # fmt: skip
+NODE_POOL = {
+    **{k: v for k, v in NODE_GROUP.items() if k not in ("capacityType", "scaling", "subnetIds")},
+    "architecture": ("architecture", enum(Arch)),
+    "capacityTypes": ("capacity_types", list_of(enum(CapacityType))),
+    "requirements": ("requirements", list_of(_requirement)),
+    "limits": ("limits", _limits),
+    "disruption": ("disruption", _disruption),
+    "weight": ("weight", integer),
+    "expireAfter": ("expire_after", text),
+}
+_karpenter = build(KarpenterSpec, {"install": ("install", boolean), "version": ("version", text), "namespace": ("namespace", text)})
 
 
-def _node_group(cluster: ClusterSpec) -> Reader:
-    reader = fields(NODE_GROUP, required=("name", "ami", "instanceTypes"))
+def _node_group(cluster: ClusterSpec, cls: type = NodeGroupSpec, table: Mapping[str, tuple[str, Reader]] | None = None) -> Reader:
+    reader = fields(table or NODE_GROUP, required=("name", "ami", "instanceTypes") if cls is NodeGroupSpec else ("name", "ami"))
 
-    def read(v: Any, path: str) -> NodeGroupSpec:
+    def read(v: Any, path: str) -> Any:
         kwargs = reader(v, path)
         kwargs.setdefault("kubernetes_version", cluster.kubernetes_version)
         with at(path):
-            return NodeGroupSpec(**kwargs)
+            return cls(**kwargs)
 
     return read
 
@@ -341,7 +368,7 @@ def _vpc(v: Any, path: str) -> VpcSpec:
 
 
 _demo = build(DemoSpec, {"enabled": ("enabled", boolean), "image": ("image", text), "replicas": ("replicas", integer)})
-TOP_LEVEL_KEYS = ("cluster", "vpc", "nodeGroups", "demo", "tags", "registryCredentials")
+TOP_LEVEL_KEYS = ("cluster", "vpc", "nodeGroups", "nodePools", "karpenter", "demo", "tags", "registryCredentials")
 
 
 @dataclass(frozen=True)
@@ -379,7 +406,9 @@ def parse(config: Mapping[str, Any], region: str | None = None, *, stack_file: b
     if not isinstance(config, Mapping):
         raise SpecError("config", f"expected a mapping of config keys; got {_type_name(config)}")
     ns = _namespaces(config, region)
-    cfg = _mapping(ns.values, "", TOP_LEVEL_KEYS, required=("cluster", "nodeGroups"))
+    cfg = _mapping(ns.values, "", TOP_LEVEL_KEYS, required=("cluster",))
+    if "nodeGroups" not in cfg and "nodePools" not in cfg:
+        raise SpecError("nodeGroups", "is required (or nodePools): at least one SOCI node group or Karpenter node pool")
     if not ns.region:
         raise SpecError("aws:region", "is required (pulumi config set aws:region us-west-2)")
     from .spec import REGION_RE, check_match
@@ -389,7 +418,13 @@ def parse(config: Mapping[str, Any], region: str | None = None, *, stack_file: b
     stack_kwargs: dict[str, Any] = {"region": region_value, "cluster": cluster}
     if "vpc" in cfg:
         stack_kwargs["vpc"] = _vpc(cfg["vpc"], "vpc")
-    stack_kwargs["node_groups"] = list_of(_node_group(cluster))(cfg["nodeGroups"], "nodeGroups")
+    if "nodeGroups" in cfg:
+        stack_kwargs["node_groups"] = list_of(_node_group(cluster))(cfg["nodeGroups"], "nodeGroups")
+    if "nodePools" in cfg:
+        stack_kwargs["node_pools"] = list_of(_node_group(cluster, NodePoolSpec, NODE_POOL))(cfg["nodePools"], "nodePools")
+        stack_kwargs["karpenter"] = _karpenter(cfg.get("karpenter", {}), "karpenter")
+    elif "karpenter" in cfg:
+        raise SpecError("karpenter", "applies to stacks with nodePools")
     if "demo" in cfg:
         stack_kwargs["demo"] = _demo(cfg["demo"], "demo")
     if "tags" in cfg:

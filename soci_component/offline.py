@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import yaml
 
 from . import rules
 from .errors import at
 from .instances import estimate
-from .render import RenderedNode, plan, render
-from .spec import ClusterInfo, CredentialKind, NodeSpec, Secrets, StackSpec, StaticCredentials
+from .render import NodePlan, RenderedNode, karpenter, plan, render
+from .spec import ClusterInfo, CredentialKind, NodePoolSpec, NodeSpec, Secrets, StackSpec, StaticCredentials
 
 PLACEHOLDER_ACCOUNT = "111122223333"
 
@@ -48,31 +50,55 @@ class OfflineNode:
     warnings: tuple[str, ...]
     unchecked_instance_types: tuple[str, ...]
     """Types whose facts the name does not settle: checked only at preview."""
+    documents: dict[str, bytes] = field(default_factory=dict)
+    """More output files (Karpenter pools: ec2nodeclass.yaml, nodepool.yaml, user-data.merged)."""
+
+
+PLACEHOLDER_NODE_ROLE = "PLACEHOLDER-node-role-known-after-deploy"
 
 
 def render_stack(stack: StackSpec) -> list[OfflineNode]:
-    """Every node group of the stack, through exactly the rules preview applies."""
+    """Every node group and pool of the stack, through exactly the rules preview applies."""
     cluster = placeholder_cluster(stack)
     profiles = rules.check_stack(stack)
     out = []
-    for i, (spec, p) in enumerate(zip(stack.node_groups, profiles, strict=True)):
-        where = f"nodeGroups[{i}]"
+    for spec, p, where in zip(stack.nodes, profiles, (rules.where_of(stack.nodes, i) for i in range(len(stack.nodes))), strict=True):
+        pool = isinstance(spec, NodePoolSpec)
         with at(where):
             node_plan = plan(spec, p)
         unknown = rules.check_instance_types(spec, p, {t: estimate(t) for t in spec.instance_types}, where)
         with at(where):
-            rendered = render(node_plan, cluster, placeholder_secrets(stack, spec))
-        out.append(OfflineNode(rendered, node_plan.warnings, tuple(unknown)))
+            rendered = render(node_plan, cluster, placeholder_secrets(stack, spec), karpenter=pool)
+        docs: dict[str, bytes] = {}
+        if isinstance(spec, NodePoolSpec):
+            docs = _pool_documents(spec, node_plan, rendered, cluster)
+        out.append(OfflineNode(rendered, node_plan.warnings, tuple(unknown), docs))
     return out
 
 
-def write_tree(nodes: list[RenderedNode], out: Path, extra: dict[str, dict] | None = None) -> list[Path]:
-    """``<out>/<ng>/user-data``, ``<out>/<ng>/files/<abs path>``, ``<out>/<ng>/profile.json``."""
+def _pool_documents(spec: NodePoolSpec, node_plan: NodePlan, rendered: RenderedNode, cluster: ClusterInfo) -> dict[str, bytes]:
+    discovery = [{"tags": {"karpenter.sh/discovery": cluster.name}}]
+    node_class = karpenter.ec2nodeclass(spec, node_plan, name=spec.name, role=PLACEHOLDER_NODE_ROLE, user_data=rendered.user_data.decode(),
+                                        subnet_selector_terms=discovery, security_group_selector_terms=discovery, tags={"soci-eks:node-pool": spec.name})
+    pool = karpenter.nodepool(spec, node_plan, name=spec.name, node_class=spec.name)
+    merged = karpenter.merged_user_data(rendered.user_data, node_plan, cluster, name=spec.name)
+
+    def dump(doc: dict) -> bytes:
+        return yaml.safe_dump(doc, sort_keys=False, width=1000).encode()
+
+    return {"ec2nodeclass.yaml": dump(node_class), "nodepool.yaml": dump(pool), "user-data.merged": merged}
+
+
+def write_tree(nodes: list[RenderedNode], out: Path, extra: dict[str, dict] | None = None, documents: dict[str, dict[str, bytes]] | None = None) -> list[Path]:
+    """``<out>/<ng>/user-data``, ``<out>/<ng>/files/<abs path>``, ``<out>/<ng>/profile.json`` (and a pool's documents)."""
     written = []
     for b in nodes:
         base = out / b.name
         base.mkdir(parents=True, exist_ok=True)
         (base / "user-data").write_bytes(b.user_data)
+        for filename, data in (documents or {}).get(b.name, {}).items():
+            (base / filename).write_bytes(data)
+            written.append(base / filename)
         for f in b.files:
             target = base / "files" / f.path.lstrip("/")
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -38,6 +38,7 @@ from .spec import (
     Version,
     arch_of,
     k8s_minor,
+    parse_version,
 )
 
 __all__ = [
@@ -163,7 +164,7 @@ def check_node_group(spec: NodeSpec, p: NodeProfile, path: str = "") -> None:
         _check_release(spec, p)
         _check_os(spec, p)
         _check_soci_source(spec, p)
-        _check_storage(spec)
+        _check_storage(spec, p)
         _check_accelerators(spec)
         _check_inert_settings(spec, p)
 
@@ -180,6 +181,9 @@ def _check_arch(spec: NodeSpec) -> None:
 
 
 def _check_release(spec: NodeSpec, p: NodeProfile) -> None:
+    if isinstance(spec, NodePoolSpec) and spec.ami.ami_id is not None:
+        raise SpecError("ami.amiId", "a Karpenter pool pins a catalogued release (EC2NodeClass amiSelectorTerms alias, e.g. al2023@v20260714), "
+                                     "so the release rules apply; set ami.release")
     if p.os is not spec.os:
         raise SpecError("os", f"the node group says {spec.os.value} but its AMI is {p.os.value}")
     if p.refused:
@@ -294,9 +298,13 @@ def _check_inert_settings(spec: NodeSpec, p: NodeProfile) -> None:
                                              f"unauthenticated channel; pin sha256.{spec.arch.release_arch} (or use https://)")
 
 
-def _check_storage(spec: NodeSpec) -> None:
+def _check_storage(spec: NodeSpec, p: NodeProfile) -> None:
     if spec.local_storage is LocalStorage.RAID0 and spec.tuning.root != DEFAULT_SOCI_ROOT:
         raise SpecError("localStorage", f"RAID0 bind-mounts only {DEFAULT_SOCI_ROOT} onto instance store; a custom tuning.root would stay on EBS")
+    if (isinstance(spec, NodePoolSpec) and spec.os is OperatingSystem.BOTTLEROCKET and spec.local_storage is LocalStorage.RAID0
+            and p.release is not None and parse_version(p.release) < (1, 46, 0)):
+        raise SpecError("localStorage", f"on {_name(p)} Karpenter's instance-storage bind is its legacy list, which misses SOCI's directory "
+                                        "(karpenter-provider-aws#8393; Karpenter uses Bottlerocket's default bind from 1.46.0): pin 1.46.0 or later")
 
 
 # --------------------------------------------------------------------------------------------
@@ -384,15 +392,23 @@ def check_skew(control: str, g: NodeSpec, path: str = "") -> None:
                                "(Kubernetes version skew policy)")
 
 
+def where_of(groups: Sequence[NodeSpec], i: int) -> str:
+    """``nodeGroups[i]`` or ``nodePools[j]`` of a node in (node groups, then pools) order."""
+    pools = [j for j, g in enumerate(groups) if isinstance(g, NodePoolSpec)]
+    if i in pools:
+        return f"nodePools[{pools.index(i)}]"
+    return f"nodeGroups[{i - sum(1 for j in pools if j < i)}]"
+
+
 def check_control_plane(control: str, groups: Sequence[NodeSpec], path: str = "nodeGroups") -> None:
-    """Node group names unique; kubelets at most :data:`MAX_KUBELET_SKEW` minors older than the control plane, never newer."""
+    """Node group and pool names unique; kubelets at most :data:`MAX_KUBELET_SKEW` minors older than the control plane, never newer."""
     if not groups:
         raise SpecError(path, "needs at least one node group")
     names = [g.name for g in groups]
     for i, g in enumerate(groups):
-        where = join(path, i)
+        where = where_of(groups, i) if path == "nodeGroups" else join(path, i)
         if g.name in names[:i]:
-            raise SpecError(join(where, "name"), f"{g.name!r} is used by an earlier node group; names must be unique")
+            raise SpecError(join(where, "name"), f"{g.name!r} is used by an earlier node group or pool; names must be unique")
         check_skew(control, g, where)
 
 
@@ -414,9 +430,11 @@ DERIVED_NAMES = (
 def check_derived_names(cluster: str, groups: Sequence[NodeSpec], path: str = "nodeGroups") -> None:
     for i, g in enumerate(groups):
         for what, pattern, limit in DERIVED_NAMES:
+            if isinstance(g, NodePoolSpec) and what != "IAM role":
+                continue
             name = pattern.format(cluster=cluster, group=g.name)
             if len(name) + PULUMI_SUFFIX > limit:
-                raise SpecError(join(join(path, i), "name"), f"the {what} name {name}-xxxxxxx would have {len(name) + PULUMI_SUFFIX} characters; AWS allows "
+                raise SpecError(join(where_of(groups, i) if path == "nodeGroups" else join(path, i), "name"), f"the {what} name {name}-xxxxxxx would have {len(name) + PULUMI_SUFFIX} characters; AWS allows "
                                                              f"{limit}: shorten the node group name or cluster.name (together at most "
                                                              f"{limit - PULUMI_SUFFIX - len(pattern.format(cluster='', group=''))} characters)")
 
@@ -430,7 +448,7 @@ def stack_warnings_for(node_groups: int) -> list[str]:
 def check_stack(stack: StackSpec) -> list[NodeProfile]:
     """The stack rules; the resolved profiles, in node-group order (their rules run in ``render.plan``)."""
     check_kubernetes_version(stack.cluster.kubernetes_version)
-    check_control_plane(stack.cluster.kubernetes_version, stack.node_groups)
-    check_derived_names(stack.cluster.name, stack.node_groups)
-    return [profile(g, f"nodeGroups[{i}]") for i, g in enumerate(stack.node_groups)]
+    check_control_plane(stack.cluster.kubernetes_version, stack.nodes)
+    check_derived_names(stack.cluster.name, stack.nodes)
+    return [profile(g, where_of(stack.nodes, i)) for i, g in enumerate(stack.nodes)]
 

@@ -979,14 +979,37 @@ class DemoSpec:
         check_int("replicas", self.replicas, 0, 20, "0..20")
 
 
+KARPENTER_CHART_VERSION = "1.15.0"
+"""The Karpenter release the component installs and tests against (karpenter-provider-aws v1.15.0)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class KarpenterSpec:
+    """Karpenter on the cluster: installed by the component, or already there."""
+
+    install: bool = True
+    """Install Karpenter (Helm chart, controller role via EKS Pod Identity, interruption queue); false: the cluster runs it already."""
+    version: str = KARPENTER_CHART_VERSION
+    namespace: str = "kube-system"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.install, bool):
+            raise SpecError("install", f"{short(self.install)}: expected true or false")
+        check_match("version", self.version, VERSION_RE, "a Karpenter chart version such as '1.15.0'")
+        check_match("namespace", self.namespace, re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"), "a Kubernetes namespace name")
+
+
 @dataclass(frozen=True, kw_only=True)
 class StackSpec:
-    """A whole stack: region, cluster, VPC, node groups, demo, tags."""
+    """A whole stack: region, cluster, VPC, node groups, Karpenter pools, demo, tags."""
 
     region: str
     cluster: ClusterSpec
     vpc: VpcSpec = VpcSpec()
-    node_groups: tuple[NodeGroupSpec, ...]
+    node_groups: tuple[NodeGroupSpec, ...] = ()
+    node_pools: tuple[NodePoolSpec, ...] = ()
+    karpenter: KarpenterSpec | None = None
+    """Set when the stack has node pools (default: install Karpenter)."""
     demo: DemoSpec = DemoSpec()
     tags: Mapping[str, str] = field(default_factory=dict)
 
@@ -1000,9 +1023,14 @@ class StackSpec:
                                                        "choose ranges that do not overlap (the default service CIDR is 172.20.0.0/16)")
 
     @property
+    def nodes(self) -> tuple[NodeSpec, ...]:
+        """Node groups then node pools."""
+        return (*self.node_groups, *self.node_pools)
+
+    @property
     def static_registries(self) -> tuple[str, ...]:
         """Registries whose credentials must be set as secret config ``registryCredentials``."""
-        return tuple(sorted({c.registry for s in self.node_groups for c in s.creds if isinstance(c, StaticCredentials)}))
+        return tuple(sorted({c.registry for s in self.nodes for c in s.creds if isinstance(c, StaticCredentials)}))
 
 
 _TAG_RE = re.compile(r"[\w\s.:/=+\-@]*")

@@ -1,158 +1,76 @@
 """``SociNodeGroup``: an EKS managed node group whose nodes run SOCI from first boot.
 
-The rules and the plan run at construction (plain values, before any Output resolves), so preview
-fails on a bad spec, logs the warnings and knows the report. The user data is the renderer's exact
-bytes once the cluster values resolve; no resource is created inside ``apply``. Resources: a node IAM
-role, boot secrets in Secrets Manager (values only there; the nodes get ARNs), an
-``aws.ec2.LaunchTemplate`` with the pinned AMI and our complete user data, and an ``aws.eks.NodeGroup``.
+Resources: a node IAM role, boot secrets in Secrets Manager (values only there; the nodes get ARNs),
+an ``aws.ec2.LaunchTemplate`` with the pinned AMI and our complete user data, and an ``aws.eks.NodeGroup``
+(the shared parts: :mod:`.nodes`).
 """
 
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from .. import rules
 from ..errors import SpecError, join
-from ..instances import InstanceFacts
-from ..offline import maximal_cluster, maximal_secrets
-from ..render import NodePlan, RenderedNode, plan, render
-from ..spec import ClusterInfo, CredentialKind, LocalStorage, NodeGroupSpec, OperatingSystem, PullMode, Secrets, StaticCredentials
-from .attachment import AwsEnvironment, ClusterAttachment
-from .errors import failure, guarded
+from ..render import RenderedNode
+from ..spec import NodeGroupSpec, OperatingSystem, PullMode
+from .attachment import AwsEnvironment
+from .errors import failure
+from .nodes import NODE_POLICIES, NodeArgs, SociNodes, exec_kubeconfig, registry_secret_string
 
 TOKEN = "soci-eks:index:SociNodeGroup"
 
-NODE_POLICIES = (
-    "AmazonEKSWorkerNodePolicy",
-    "AmazonEKS_CNI_Policy",
-    "AmazonEC2ContainerRegistryPullOnly",
-    "AmazonSSMManagedInstanceCore",
-)
-"""AWS managed policies of the node role, and nothing broader: join the cluster, run the VPC CNI,
-pull from ECR (pull-only, narrower than ReadOnly), and SSM sessions for inspecting nodes."""
 
-SOCI_SERVICE_ACCOUNT_NAMESPACE = "kube-system"
-
-
-@dataclass
-class SociNodeGroupArgs:
+@dataclass(kw_only=True)
+class SociNodeGroupArgs(NodeArgs):
     """Arguments of :class:`SociNodeGroup`."""
 
-    cluster: ClusterAttachment
-    """The cluster the nodes join (``SociCluster.attachment``, ``ClusterAttachment.from_eks_cluster(...)`` / ``.from_existing(name)``)."""
     spec: NodeGroupSpec
     """What the node group is: AMI pin, pull mode, credentials, SOCI source, sizes."""
     subnet_ids: pulumi.Input[Sequence[str]] | None = None
     """Subnets for the nodes when ``spec.subnet_ids`` is empty (normally the cluster's private subnets)."""
-    registry_credentials: pulumi.Input[Mapping[str, Mapping[str, str]]] | None = None
-    """Registry host -> ``{"username", "password"}`` for the spec's ``static`` credential sources; pass a Pulumi
-    secret (``Config.get_secret_object``). Only the Secrets Manager secret version receives the values."""
-    kubernetes_provider: pulumi.ProviderResource | None = None
-    """Kubernetes provider for the ``kubernetes-secrets`` identity; unset: one is built from ``cluster.kubeconfig``."""
     security_group_ids: pulumi.Input[Sequence[str]] | None = None
     """Extra security groups for the nodes. With them the launch template lists the cluster security group plus
     these (EKS adds the cluster security group only when the launch template names none)."""
     max_unavailable_percentage: int = 33
     """Rolling updates (new AMI or user data = new launch template version) replace at most this share of nodes at once."""
-    metadata_hop_limit: int = 2
-    """IMDSv2 hop limit. 2 lets pods reach the instance metadata service, and so the node role (which can read
-    this group's boot secrets); 1 keeps pods without host networking away from it."""
-    create_access_entry: bool = False
-    """Create an ``EC2_LINUX`` EKS access entry for the node role (clusters in API authentication mode;
-    :class:`SociCluster` sets it). Leave off for existing clusters: EKS maps managed node group roles itself."""
-    tags: Mapping[str, str] = field(default_factory=dict)
-    """Tags on every AWS resource of the node group, its instances and volumes."""
-    config_path: str = ""
-    """Config key path of the spec (``nodeGroups[1]``), prefixed to error messages."""
-    aws_environment: AwsEnvironment | None = None
-    """Partition/region/account; unset: looked up through the node group's AWS provider
-    (:class:`SociCluster` looks them up once for all its node groups)."""
-    region_hint: str | None = None
-    """The region when known as a plain value (the preview size check then uses it instead of the longest region)."""
 
 
-class SociNodeGroup(pulumi.ComponentResource):
+class SociNodeGroup(SociNodes):
     """An EKS managed node group whose containerd uses the SOCI snapshotter from first boot."""
 
-    role: aws.iam.Role
-    """The node IAM role (worker node, CNI, ECR pull-only and SSM core policies)."""
     launch_template: aws.ec2.LaunchTemplate
     """Launch template with the pinned AMI and our complete user data."""
     node_group: aws.eks.NodeGroup
     """The EKS managed node group."""
     node_group_name: pulumi.Output[str]
     """EKS name of the node group."""
-    role_arn: pulumi.Output[str]
-    """ARN of the node IAM role."""
     image_id: pulumi.Output[str]
     """The pinned AMI ID (resolved from the release-pinned SSM parameter, or the raw ``amiId``)."""
-    profile: pulumi.Output[dict[str, Any]]
-    """What the nodes run: OS, AMI release, SSM parameter, Kubernetes, arch, containerd, pull mode, SOCI source, labels, disks."""
-    user_data_size: pulumi.Output[int]
-    """Bytes of user data EC2 receives (before base64; gzipped when the document exceeds 16 KB)."""
-    secret_arns: pulumi.Output[list[str]]
-    """Secrets Manager secrets the nodes read at boot (static registry credentials, kubeconfig token)."""
     spec: NodeGroupSpec
-    """The node group spec (plain value)."""
-    plan: NodePlan
-    """What every node gets, minus cluster values (plain value): files, NodeConfig, disks, warnings, report."""
 
     def __init__(self, name: str, args: SociNodeGroupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TOKEN, name, None, opts)
-        self.spec = spec = args.spec
         path = args.config_path
-        self._name = name
-        try:
-            if not isinstance(args.metadata_hop_limit, int) or not 1 <= args.metadata_hop_limit <= 64:
-                raise SpecError("metadataHopLimit", f"{args.metadata_hop_limit!r}: expected 1..64")
-            if not isinstance(args.max_unavailable_percentage, int) or not 1 <= args.max_unavailable_percentage <= 100:
-                raise SpecError("maxUnavailablePercentage", f"{args.max_unavailable_percentage!r}: expected 1..100")
-            if args.cluster.kubernetes_version is not None:
-                rules.check_skew(args.cluster.kubernetes_version, spec, path)
-            profile = rules.profile(spec, path)
-        except SpecError as e:
-            raise failure(e) from None
-        try:
-            self.plan = plan(spec, profile)
-            # The new cluster's endpoint and CA are unknown at preview: check the 16 KB limit with the largest
-            # values EKS can return, so preview fails before `up` creates the cluster.
-            render(self.plan, maximal_cluster(None, args.region_hint), maximal_secrets(spec, args.region_hint, name))
-        except SpecError as e:
-            raise failure(e, path) from None
-        for w in self.plan.warnings:
-            pulumi.log.warn(w, resource=self)
+        if not isinstance(args.max_unavailable_percentage, int) or not 1 <= args.max_unavailable_percentage <= 100:
+            raise failure(SpecError(join(path, "maxUnavailablePercentage"), f"{args.max_unavailable_percentage!r}: expected 1..100"))
+        self._prepare(name, args.spec, args, karpenter=False)
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOutputOptions(parent=self)
-        tags = {**dict(args.tags), "soci-eks:node-group": spec.name}
+        tags = {**dict(args.tags), "soci-eks:node-group": self.spec.name}
         env = args.aws_environment or AwsEnvironment.lookup(invoke)
-
-        self.role, policies = self._node_role(name, env, tags, child)
-        static_arns, token_arn, secret_resources = self._boot_secrets(name, args, env, tags, child)
-        arns = [*static_arns.values(), *([token_arn] if token_arn is not None else [])]
-        self.secret_arns = pulumi.Output.all(*arns).apply(list) if arns else pulumi.Output.from_input([])
-        if arns:
-            policies.append(aws.iam.RolePolicy(f"{name}-read-boot-secrets", role=self.role.id, policy=pulumi.Output.all(*arns).apply(_secrets_policy), opts=child))
+        static_arns, token_arn, depends = self._identity(name, args, env, tags, child)
         self.image_id = self._image_id(env, invoke)
         checked = self._instance_check(env, path, invoke)
         rendered = self._user_data(args.cluster, env, static_arns, token_arn, checked, path)
         self.user_data_size = rendered.apply(lambda r: len(r.user_data))
-        self.profile = pulumi.Output.from_input(self.plan.report)
-
         self.launch_template = self._launch_template(name, args, rendered, tags, child, path)
-        depends: list[pulumi.Resource] = [*policies, *secret_resources]
-        if args.create_access_entry:
-            depends.append(aws.eks.AccessEntry(f"{name}-access-entry", cluster_name=args.cluster.name, principal_arn=self.role.arn,
-                                               type="EC2_LINUX", tags=tags, opts=child))
         self.node_group = self._node_group(name, args, tags, depends, path)
         self.node_group_name = self.node_group.node_group_name
-        self.role_arn = self.role.arn
         self.register_outputs(
             {
                 "roleArn": self.role_arn,
@@ -164,100 +82,6 @@ class SociNodeGroup(pulumi.ComponentResource):
                 "secretArns": self.secret_arns,
             }
         )
-
-    @property
-    def profile_data(self) -> dict[str, Any]:
-        """``profile`` as a plain dict (known before deployment)."""
-        return self.plan.report
-
-    # --- builders ---------------------------------------------------------------------------
-
-    def _node_role(self, name: str, env: AwsEnvironment, tags: Mapping[str, str], child: pulumi.ResourceOptions) -> tuple[aws.iam.Role, list[pulumi.Resource]]:
-        role = aws.iam.Role(
-            f"{name}-node-role",
-            assume_role_policy=env.assume_role_policy(),
-            description=f"SOCI node group {self.spec.name}: EKS worker nodes",
-            tags=dict(tags),
-            opts=child,
-        )
-        attachments: list[pulumi.Resource] = [
-            aws.iam.RolePolicyAttachment(
-                f"{name}-{policy.lower().replace('_', '-')}",
-                role=role.name,
-                policy_arn=env.managed_policy_arn(policy),
-                opts=child,
-            )
-            for policy in NODE_POLICIES
-        ]
-        return role, attachments
-
-    def _boot_secrets(self, name: str, args: SociNodeGroupArgs, env: AwsEnvironment, tags: Mapping[str, str], child: pulumi.ResourceOptions
-                      ) -> tuple[dict[str, pulumi.Output[str]], pulumi.Output[str] | None, list[pulumi.Resource]]:
-        spec, path = self.spec, args.config_path
-        static_arns: dict[str, pulumi.Output[str]] = {}
-        versions: list[pulumi.Resource] = []
-        statics = [c for c in spec.creds if isinstance(c, StaticCredentials)]
-        if statics and args.registry_credentials is None:
-            raise failure(SpecError(join(path, "credentials"),
-                                    f"static credentials for {', '.join(c.registry for c in statics)} need their values: "
-                                    f"pulumi config set --secret --path 'registryCredentials[\"{statics[0].registry}\"].username' ... (and .password)"))
-        for i, cred in enumerate(statics):
-            secret = aws.secretsmanager.Secret(
-                f"{name}-registry-{i}",
-                description=f"SOCI registry credentials for {cred.registry} (node group {spec.name}); read by the nodes at boot",
-                tags={**tags, "soci-eks:registry": cred.registry},
-                opts=child,
-            )
-            value = pulumi.Output.secret(args.registry_credentials).apply(guarded("", lambda creds, registry=cred.registry: registry_secret_string(creds, registry, path)))
-            versions.append(aws.secretsmanager.SecretVersion(f"{name}-registry-{i}-value", secret_id=secret.id, secret_string=value, opts=child))
-            static_arns[cred.registry] = secret.arn
-        token_arn: pulumi.Output[str] | None = None
-        if spec.credential(CredentialKind.KUBERNETES_SECRETS) is not None:
-            token_arn, version = self._kubernetes_identity(name, args, pulumi.Output.from_input(env.region), tags)
-            versions.append(version)
-        return static_arns, token_arn, versions
-
-    def _image_id(self, env: AwsEnvironment, invoke: pulumi.InvokeOutputOptions) -> pulumi.Output[str]:
-        p = self.plan.profile
-        if p.ssm_parameter is not None:
-            return env.ssm_parameter(p.ssm_parameter, invoke)
-        assert p.ami_id is not None
-        return pulumi.Output.from_input(p.ami_id)
-
-    def _instance_check(self, env: AwsEnvironment, path: str, invoke: pulumi.InvokeOutputOptions) -> pulumi.Output[bool]:
-        """The rules that need EC2's facts of each instance type (nodeadm's size floor, instance store)."""
-        spec = self.spec
-        if not ((spec.uses_fast_image_pull and self.plan.profile.size_floor is not None) or spec.local_storage is LocalStorage.RAID0):
-            return pulumi.Output.from_input(True)
-        lookups = [env.instance_type(t, invoke) for t in spec.instance_types]
-
-        def check(results: list[Any]) -> bool:
-            facts: dict[str, InstanceFacts | None] = {
-                r.instance_type: InstanceFacts(vcpus=int(r.default_vcpus), memory_mib=int(r.memory_size), instance_store=bool(r.instance_storage_supported))
-                for r in results
-            }
-            rules.check_instance_types(spec, self.plan.profile, facts, path)
-            return True
-
-        return pulumi.Output.all(*lookups).apply(guarded("", check))
-
-    def _user_data(self, cluster: ClusterAttachment, env: AwsEnvironment, static_arns: Mapping[str, pulumi.Output[str]],
-                   token_arn: pulumi.Output[str] | None, checked: pulumi.Output[bool], path: str) -> pulumi.Output[RenderedNode]:
-        registries = list(static_arns)
-
-        def rendered(v: dict[str, Any]) -> RenderedNode:
-            if not v["cidr"]:
-                raise SpecError("cluster", f"cluster {v['name']} has no IPv4 service CIDR; IPv6 clusters are not supported by SOCI node groups")
-            info = ClusterInfo(name=v["name"], endpoint=v["endpoint"], certificate_authority=v["ca"], service_cidr=v["cidr"], region=v["region"],
-                               account_id=v["account"], partition=v["partition"])
-            secrets = Secrets(static=dict(zip(registries, v["statics"], strict=True)), kubeconfig_token=v["token"])
-            return render(self.plan, info, secrets)
-
-        return pulumi.Output.all(
-            name=cluster.name, endpoint=cluster.endpoint, ca=cluster.certificate_authority, cidr=cluster.service_cidr,
-            region=env.region, account=env.account_id, partition=env.partition, token=token_arn,
-            statics=pulumi.Output.all(*static_arns.values()), checked=checked,
-        ).apply(guarded(path, rendered))
 
     def _launch_template(self, name: str, args: SociNodeGroupArgs, rendered: pulumi.Output[RenderedNode], tags: Mapping[str, str],
                          child: pulumi.ResourceOptions, path: str) -> aws.ec2.LaunchTemplate:
@@ -308,108 +132,6 @@ class SociNodeGroup(pulumi.ComponentResource):
             tags=dict(tags),
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends, ignore_changes=["scalingConfig.desiredSize"]),
         )
-
-    def _kubernetes_identity(self, name: str, args: SociNodeGroupArgs, region: pulumi.Output[str], tags: Mapping[str, str]) -> tuple[pulumi.Output[str], pulumi.Resource]:
-        """SOCI's kubeconfig keychain identity: a ServiceAccount allowed to list/watch secrets, its token in Secrets Manager."""
-        import pulumi_kubernetes as k8s
-
-        spec = self.spec
-        provider = args.kubernetes_provider
-        if provider is None:
-            c = args.cluster
-            kubeconfig = c.kubeconfig if c.kubeconfig is not None else pulumi.Output.all(c.name, c.endpoint, c.certificate_authority, region).apply(lambda v: exec_kubeconfig(*v))
-            provider = k8s.Provider(f"{name}-k8s", kubeconfig=kubeconfig, opts=pulumi.ResourceOptions(parent=self))
-        k8s_opts = pulumi.ResourceOptions(parent=self, provider=provider)
-        labels = {"app.kubernetes.io/managed-by": "soci-eks", "soci-eks/node-group": spec.name}
-        sa = k8s.core.v1.ServiceAccount(
-            f"{name}-soci",
-            metadata=k8s.meta.v1.ObjectMetaArgs(namespace=SOCI_SERVICE_ACCOUNT_NAMESPACE, labels=labels),
-            automount_service_account_token=False,
-            opts=k8s_opts,
-        )
-        # Kubernetes RBAC cannot restrict by secret type: this grants list/watch of all secrets, of which SOCI's
-        # kubeconfig keychain only reads those of type kubernetes.io/dockerconfigjson.
-        reader = k8s.rbac.v1.ClusterRole(
-            f"{name}-soci-secret-reader",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                labels=labels,
-                annotations={"soci-eks/purpose": "SOCI kubeconfig keychain: reads kubernetes.io/dockerconfigjson pull secrets (RBAC cannot filter by type)"},
-            ),
-            rules=[k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=["secrets"], verbs=["list", "watch"])],
-            opts=k8s_opts,
-        )
-        k8s.rbac.v1.ClusterRoleBinding(
-            f"{name}-soci-secret-reader",
-            metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
-            role_ref=k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=reader.metadata.name),
-            subjects=[k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=sa.metadata.name, namespace=SOCI_SERVICE_ACCOUNT_NAMESPACE)],
-            opts=k8s_opts,
-        )
-        token = k8s.core.v1.Secret(
-            f"{name}-soci-token",
-            metadata=k8s.meta.v1.ObjectMetaArgs(namespace=SOCI_SERVICE_ACCOUNT_NAMESPACE, labels=labels, annotations={"kubernetes.io/service-account.name": sa.metadata.name}),
-            type="kubernetes.io/service-account-token",
-            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[sa])),
-        )
-        secret = aws.secretsmanager.Secret(
-            f"{name}-kube-token",
-            description=f"Service-account token of SOCI's kubeconfig keychain (node group {spec.name}); read by the nodes at boot",
-            tags=dict(tags),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        version = aws.secretsmanager.SecretVersion(
-            f"{name}-kube-token-value",
-            secret_id=secret.id,
-            secret_string=pulumi.Output.secret(token.data).apply(_token_from_secret_data),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        return secret.arn, version
-
-
-# ---------------------------------------------------------------------------------------------
-# pure helpers
-
-
-def _secrets_policy(arns: list[str]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": sorted(arns)}]})
-
-
-def registry_secret_string(creds: Any, registry: str, path: str) -> str:
-    """The Secrets Manager value for one registry: ``{"username", "password"}`` JSON. Never puts a value into a message."""
-    where = "registryCredentials"
-    if not isinstance(creds, Mapping) or registry not in creds:
-        raise SpecError(f"{where}.{registry}", f"no credentials for {registry}, which {path or 'the node group'} lists as a static credential source; "
-                                               f"pulumi config set --secret --path '{where}[\"{registry}\"].username' ... (and .password)")
-    entry = creds[registry]
-    if not isinstance(entry, Mapping) or not isinstance(entry.get("username"), str) or not isinstance(entry.get("password"), str):
-        raise SpecError(f"{where}.{registry}", "expected a mapping with string 'username' and 'password' (values not shown)")
-    extra = sorted(set(entry) - {"username", "password"})
-    if extra:
-        raise SpecError(f"{where}.{registry}.{extra[0]}", "unknown key; accepted: username, password")
-    return json.dumps({"username": entry["username"], "password": entry["password"]})
-
-
-def _token_from_secret_data(data: Mapping[str, str] | None) -> str:
-    token = (data or {}).get("token")
-    if not token:
-        raise pulumi.RunError("the service-account token secret has no token yet; run `pulumi up` again once the token controller has filled it")
-    return base64.b64decode(token).decode()
-
-
-def exec_kubeconfig(cluster_name: str, endpoint: str, certificate_authority: str, region: str) -> str:
-    """A kubeconfig that authenticates with ``aws eks get-token`` (the deployer's AWS identity)."""
-    return json.dumps(
-        {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": certificate_authority}}],
-            "users": [{"name": "aws", "user": {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": "aws",
-                                                         "args": ["eks", "get-token", "--cluster-name", cluster_name, "--region", region, "--output", "json"]}}}],
-            "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": "aws"}}],
-            "current-context": cluster_name,
-        }
-    )
-
 
 def check_command(profile: Mapping[str, Any], node_group_name: str, region: str) -> str:
     """The shell command that shows SOCI at work on one running node of the group, over SSM."""

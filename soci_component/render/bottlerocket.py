@@ -57,7 +57,7 @@ def settings(spec: NodeSpec, profile: NodeProfile) -> Settings:
     )
 
 
-def document(s: Settings, cluster: ClusterInfo | None, *, labels_and_taints: bool = True) -> str:
+def document(s: Settings, cluster: ClusterInfo | None, *, labels_and_taints: bool = True, bootstrap_commands: bool = True) -> str:
     doc = tomlkit.document()
     doc.add(tomlkit.comment(s.comment))
     root = tomlkit.table(is_super_table=True)
@@ -87,7 +87,7 @@ def document(s: Settings, cluster: ClusterInfo | None, *, labels_and_taints: boo
         ppu.add(key, value)
     soci.add("parallel-pull-unpack", ppu)
     root.add("container-runtime-plugins", tomlkit.table(is_super_table=True).add("soci-snapshotter", soci))
-    if s.bootstrap_commands is not None:
+    if s.bootstrap_commands is not None and bootstrap_commands:
         cmd = tomlkit.table()
         cmd.add("commands", s.bootstrap_commands)
         cmd.add("essential", True)

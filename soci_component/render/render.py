@@ -112,13 +112,17 @@ def _fit(raw: bytes, name: str) -> bytes:
         raise SpecError("", f"node group {name}: {e}") from None
 
 
-def render(plan: NodePlan, cluster: ClusterInfo, secrets: Secrets | None = None) -> RenderedNode:
-    """The user data of a managed node group's launch template (complete: a custom AMI gets nothing injected)."""
+def render(plan: NodePlan, cluster: ClusterInfo, secrets: Secrets | None = None, *, karpenter: bool = False) -> RenderedNode:
+    """The user data of a managed node group's launch template (complete: a custom AMI gets nothing injected),
+    or with ``karpenter=True`` an EC2NodeClass's ``userData``: without what Karpenter adds itself (the cluster
+    section, labels and taints; see :mod:`render.karpenter`), never gzipped (Karpenter parses it), with room
+    left for Karpenter's part under EC2's limit."""
     check_cluster(cluster)
     secrets = secrets or Secrets()
     if plan.bottlerocket is not None:
-        raw = bottlerocket.document(plan.bottlerocket, cluster).encode()
-        return RenderedNode(plan=plan, files=(), user_data=_fit(raw, plan.name), raw_user_data=raw)
+        # Karpenter owns settings.kubernetes and, for RAID0, the instance-storage bootstrap command (same name, it replaces ours).
+        raw = bottlerocket.document(plan.bottlerocket, None if karpenter else cluster, labels_and_taints=not karpenter, bootstrap_commands=not karpenter).encode()
+        return RenderedNode(plan=plan, files=(), user_data=_fit_karpenter(raw, plan) if karpenter else _fit(raw, plan.name), raw_user_data=raw)
     assert plan.node_spec is not None and plan.script is not None
     files = list(plan.files)
     if plan.docker is not None:
@@ -132,6 +136,26 @@ def render(plan: NodePlan, cluster: ClusterInfo, secrets: Secrets | None = None)
     if plan.script.token and not secrets.kubeconfig_token:
         raise SpecError("credentials", "no Secrets Manager secret for the kubernetes-secrets token")
     script = boot_script(plan.script, contents, region=cluster.region, static_arns=dict(secrets.static), token_arn=secrets.kubeconfig_token)
-    nc = nodeconfig.document(plan.node_spec, cluster)
+    node_spec = dict(plan.node_spec)
+    if karpenter:  # labels and taints are Karpenter's (kubelet --node-labels, registerWithTaints)
+        kubelet = {k: v for k, v in node_spec.get("kubelet", {}).items() if k != "flags"}
+        if kubelet:
+            node_spec["kubelet"] = kubelet
+        else:
+            node_spec.pop("kubelet", None)
+    nc = nodeconfig.document(node_spec, None if karpenter else cluster)
     raw = mime.multipart([mime.Part(mime.NODECONFIG, nodeconfig.dump(nc)), mime.Part(mime.SHELL, script)])
-    return RenderedNode(plan=plan, files=tuple(sorted(files, key=lambda f: f.path)), user_data=_fit(raw, plan.name), raw_user_data=raw, nodeconfig=nc, script=script)
+    fitted = _fit_karpenter(raw, plan) if karpenter else _fit(raw, plan.name)
+    return RenderedNode(plan=plan, files=tuple(sorted(files, key=lambda f: f.path)), user_data=fitted, raw_user_data=raw, nodeconfig=nc, script=script)
+
+
+def _fit_karpenter(raw: bytes, plan: NodePlan) -> bytes:
+    from .karpenter import KARPENTER_MERGE_OVERHEAD
+
+    labels = sum(len(k) + len(v) + 2 for k, v in plan.spec.node_labels.items()) + sum(len(t.flag) + 40 for t in plan.spec.taints)
+    budget = mime.USER_DATA_LIMIT - KARPENTER_MERGE_OVERHEAD - labels
+    if len(raw) > budget:
+        raise SpecError("", f"node pool {plan.name}: user data is {len(raw)} bytes; with what Karpenter adds (about {KARPENTER_MERGE_OVERHEAD + labels} bytes) "
+                            f"EC2's {mime.USER_DATA_LIMIT}-byte limit leaves {budget} for ours, and Karpenter cannot take gzipped user data. Shorten "
+                            "mirrors/labels/taints")
+    return raw

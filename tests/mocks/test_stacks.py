@@ -141,7 +141,7 @@ def test_dev_and_prod_are_what_the_readme_says() -> None:
 @pytest.mark.parametrize("stack", [p.name.split(".")[1] for p in STACKS])
 def test_render_command_works_offline(stack: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(["render", "--stack", stack, "--out", str(tmp_path)]) == 0
-    names = [s.name for s in load_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml").node_groups]
+    names = [s.name for s in load_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml").nodes]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names)
     assert all((tmp_path / n / "user-data").stat().st_size > 0 for n in names)
 
