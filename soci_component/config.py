@@ -255,11 +255,15 @@ def _soci_source(v: Any, path: str) -> SociSource:
             if k in c:
                 raise SpecError(join(path, k), "applies to type 'release'; the AMI's package has its own version")
         return AmiPackage()
-    kwargs = fields({"version": ("version", text), "urlBase": ("url_base", text), "sha256": ("sha256", string_map("a SHA-256 string"))})(
+    kwargs = fields({"version": ("version", text), "urlBase": ("url_base", text), "sha256": ("sha256", _sha256)})(
         {k: x for k, x in c.items() if k != "type"}, path
     )
     with at(path):
         return UpstreamRelease(**kwargs)
+
+
+def _sha256(v: Any, path: str) -> dict[str, str]:
+    return {k: text(x, join(path, k)) for k, x in _mapping(v, path, ("amd64", "arm64")).items()}
 
 
 def _source_kind(v: Any, path: str) -> SociSourceKind:
