@@ -107,7 +107,8 @@ class SociNodes(pulumi.ComponentResource):
             raise failure(e, path) from None
         for w in self.plan.warnings:
             pulumi.log.warn(w, resource=self)
-        self.profile = pulumi.Output.from_input(self.plan.report)
+        # One Output for the whole report (from_input on the dict would wrap every nested value in an Output of its own).
+        self.profile = pulumi.Output.from_input(json.dumps(self.plan.report)).apply(json.loads)
 
     @property
     def profile_data(self) -> dict[str, Any]:
@@ -203,19 +204,12 @@ class SociNodes(pulumi.ComponentResource):
                    token_arn: pulumi.Output[str] | None, checked: pulumi.Output[bool], path: str, *, karpenter: bool = False) -> pulumi.Output[RenderedNode]:
         registries = list(static_arns)
 
-        def rendered(v: dict[str, Any]) -> RenderedNode:
-            if not v["cidr"]:
-                raise SpecError("cluster", f"cluster {v['name']} has no IPv4 service CIDR; IPv6 clusters are not supported by SOCI node groups")
-            info = ClusterInfo(name=v["name"], endpoint=v["endpoint"], certificate_authority=v["ca"], service_cidr=v["cidr"], region=v["region"],
-                               account_id=v["account"], partition=v["partition"])
-            secrets = Secrets(static=dict(zip(registries, v["statics"], strict=True)), kubeconfig_token=v["token"])
+        def rendered(v: list[Any]) -> RenderedNode:
+            info, token, *statics = v[0], v[1], *v[2:-1]
+            secrets = Secrets(static=dict(zip(registries, statics, strict=True)), kubeconfig_token=token)
             return render(self.plan, info, secrets, karpenter=karpenter)
 
-        return pulumi.Output.all(
-            name=cluster.name, endpoint=cluster.endpoint, ca=cluster.certificate_authority, cidr=cluster.service_cidr,
-            region=env.region, account=env.account_id, partition=env.partition, token=token_arn,
-            statics=pulumi.Output.all(*static_arns.values()), checked=checked,
-        ).apply(guarded(path, rendered))
+        return pulumi.Output.all(cluster_info(cluster, env), token_arn, *static_arns.values(), checked).apply(guarded(path, rendered))
 
     def _kubernetes_identity(self, name: str, args: NodeArgs, region: pulumi.Output[str], tags: Mapping[str, str]) -> tuple[pulumi.Output[str], pulumi.Resource]:
         """SOCI's kubeconfig keychain identity: a ServiceAccount allowed to list/watch secrets, its token in Secrets Manager."""
@@ -272,6 +266,21 @@ class SociNodes(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         return secret.arn, version
+
+
+def cluster_info(cluster: ClusterAttachment, env: AwsEnvironment) -> pulumi.Output[ClusterInfo]:
+    """The renderer's ClusterInfo as one Output, shared by every node group and pool of the same cluster and environment."""
+
+    def make(v: dict[str, Any]) -> ClusterInfo:
+        if not v["cidr"]:
+            raise SpecError("cluster", f"cluster {v['name']} has no IPv4 service CIDR; IPv6 clusters are not supported by SOCI node groups")
+        return ClusterInfo(name=v["name"], endpoint=v["endpoint"], certificate_authority=v["ca"], service_cidr=v["cidr"], region=v["region"],
+                           account_id=v["account"], partition=v["partition"])
+
+    return env.shared(("cluster", id(cluster)), lambda: pulumi.Output.all(
+        name=cluster.name, endpoint=cluster.endpoint, ca=cluster.certificate_authority, cidr=cluster.service_cidr,
+        region=env.region, account=env.account_id, partition=env.partition,
+    ).apply(guarded("", make)))
 
 
 # ---------------------------------------------------------------------------------------------
