@@ -92,7 +92,7 @@ def demo_workload(name: str, stack: StackSpec, cluster: SociCluster) -> dict[str
     demo = stack.demo
     provider = k8s.Provider(f"{name}-demo-k8s", kubeconfig=cluster.kubeconfig)
     labels = {"app.kubernetes.io/name": "soci-demo"}
-    taints = {(t.key, t.effect.value) for spec in stack.node_groups for t in spec.taints}
+    taints = {(t.key, t.effect.value) for spec in stack.nodes for t in spec.taints}
     k8s.apps.v1.Deployment(
         f"{name}-demo",
         metadata=k8s.meta.v1.ObjectMetaArgs(namespace="default", labels=labels),
@@ -136,6 +136,8 @@ def main() -> None:
             registry_credentials=creds,
             tags=tags,
             region=stack.region,
+            node_pools=stack.node_pools,
+            karpenter=stack.karpenter,
         ),
     )
     pulumi.export("kubeconfig", cluster.kubeconfig)
@@ -162,6 +164,17 @@ def main() -> None:
         return out
 
     pulumi.export("nodeGroups", cluster.node_group_names.apply(describe))
+    if stack.node_pools:
+        pulumi.export("nodePools", {
+            spec.name: {
+                "release": cluster.node_pools[spec.name].profile_data["amiRelease"],
+                "amiAlias": cluster.node_pools[spec.name].plan.profile.karpenter_alias,
+                "pullMode": spec.pull_mode.value,
+                "requirements": cluster.node_pools[spec.name].node_pool_spec["spec"]["template"]["spec"]["requirements"],
+                "check": f"kubectl get nodes -l karpenter.sh/nodepool={spec.name},soci.snapshotter/enabled=true",
+            }
+            for spec in stack.node_pools
+        })
     if stack.demo.enabled:
         pulumi.export("demo", demo_workload(name, stack, cluster))
 

@@ -18,7 +18,7 @@ import pulumi_eks as eks
 
 from .. import rules
 from ..errors import SpecError
-from ..spec import ClusterSpec, CredentialKind, LogType, NodeGroupSpec, check_tags
+from ..spec import ClusterSpec, CredentialKind, KarpenterSpec, LogType, NodeGroupSpec, NodePoolSpec, check_tags
 from .attachment import AwsEnvironment, ClusterAttachment
 from .errors import failure
 from .node_group import SociNodeGroup, SociNodeGroupArgs
@@ -33,7 +33,7 @@ class SociClusterArgs:
     cluster: ClusterSpec
     """The control plane: name, Kubernetes version, endpoint access, service CIDR, log types."""
     node_groups: Sequence[NodeGroupSpec]
-    """One SOCI node group per spec (at least one)."""
+    """One SOCI managed node group per spec."""
     vpc_id: pulumi.Input[str]
     """VPC of the cluster."""
     private_subnet_ids: pulumi.Input[Sequence[str]]
@@ -52,6 +52,10 @@ class SociClusterArgs:
     """Tags on every AWS resource."""
     region: str | None = None
     """The region as a plain value when known (sharpens the preview user-data size check)."""
+    node_pools: Sequence[NodePoolSpec] = ()
+    """One SOCI Karpenter node pool (EC2NodeClass + NodePool) per spec."""
+    karpenter: KarpenterSpec | None = None
+    """With node pools: install Karpenter (default) or use the one the cluster runs (``install=False``)."""
 
 
 class SociCluster(pulumi.ComponentResource):
@@ -63,6 +67,10 @@ class SociCluster(pulumi.ComponentResource):
     """The cluster as plain values; pass it to more :class:`SociNodeGroup` s."""
     node_groups: dict[str, SociNodeGroup]
     """Node group name (spec) -> component."""
+    node_pools: dict[str, Any]
+    """Node pool name (spec) -> :class:`~soci_component.components.node_pool.SociNodePool`."""
+    karpenter: Any
+    """The Karpenter installation (:class:`~soci_component.components.karpenter.Karpenter`) when the component installs it."""
     kubeconfig: pulumi.Output[str]
     """kubeconfig JSON for the cluster (secret; authenticates with ``aws eks get-token``)."""
     cluster_name: pulumi.Output[str]
@@ -79,10 +87,11 @@ class SociCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: SociClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TOKEN, name, None, opts)
         c = args.cluster
+        nodes = [*args.node_groups, *args.node_pools]
         try:
             rules.check_kubernetes_version(c.kubernetes_version)
-            rules.check_control_plane(c.kubernetes_version, args.node_groups)
-            rules.check_derived_names(name, args.node_groups)
+            rules.check_control_plane(c.kubernetes_version, nodes)
+            rules.check_derived_names(name, nodes)
             check_tags("tags", args.tags, reserved=3)
         except SpecError as e:
             raise failure(e) from None
@@ -115,7 +124,7 @@ class SociCluster(pulumi.ComponentResource):
         self.oidc_provider_arn = self.cluster.oidc_provider_arn
 
         k8s_provider = None
-        if any(s.credential(CredentialKind.KUBERNETES_SECRETS) is not None for s in args.node_groups):
+        if args.node_pools or any(s.credential(CredentialKind.KUBERNETES_SECRETS) is not None for s in args.node_groups):
             import pulumi_kubernetes as k8s
 
             k8s_provider = k8s.Provider(f"{name}-k8s", kubeconfig=self.cluster.kubeconfig_json, opts=child)
@@ -141,10 +150,14 @@ class SociCluster(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
+        self.node_pools = {}
+        self.karpenter = None
+        if args.node_pools:
+            self._pools(name, args, k8s_provider, environment, child)
         groups = self.node_groups
         self.node_group_names = _dict_output({k: g.node_group_name for k, g in groups.items()})
         self.node_group_roles = _dict_output({k: g.role_arn for k, g in groups.items()})
-        self.profiles = _dict_output({k: g.profile for k, g in groups.items()})
+        self.profiles = _dict_output({k: g.profile for k, g in {**groups, **self.node_pools}.items()})
         self.register_outputs(
             {
                 "kubeconfig": self.kubeconfig,
@@ -155,6 +168,45 @@ class SociCluster(pulumi.ComponentResource):
                 "profiles": self.profiles,
             }
         )
+
+
+    def _pools(self, name: str, args: SociClusterArgs, provider: Any, environment: AwsEnvironment, child: pulumi.ResourceOptions) -> None:
+        from .node_pool import SociNodePool, SociNodePoolArgs
+
+        settings = args.karpenter or KarpenterSpec()
+        depends: list[pulumi.Resource] = []
+        if settings.install:
+            from .karpenter import Karpenter, KarpenterArgs
+
+            self.karpenter = Karpenter(
+                f"{name}-karpenter",
+                KarpenterArgs(cluster_name=self.attachment.name, cluster_endpoint=self.attachment.endpoint, kubernetes_provider=provider,
+                              version=settings.version, namespace=settings.namespace, tags=dict(args.tags), aws_environment=environment),
+                opts=child,
+            )
+            depends.append(self.karpenter)
+        # Karpenter finds the nodes' subnets and security group by ID: the cluster's private subnets, its security group.
+        subnets = pulumi.Output.from_input(args.private_subnet_ids).apply(lambda ids: [{"id": i} for i in ids])
+        groups = pulumi.Output.from_input(self.attachment.cluster_security_group_id).apply(lambda sg: [{"id": sg}])
+        for i, spec in enumerate(args.node_pools):
+            self.node_pools[spec.name] = SociNodePool(
+                f"{name}-{spec.name}",
+                SociNodePoolArgs(
+                    cluster=self.attachment,
+                    spec=spec,
+                    registry_credentials=args.registry_credentials,
+                    kubernetes_provider=provider,
+                    metadata_hop_limit=args.metadata_hop_limit,
+                    tags=args.tags,
+                    config_path=f"nodePools[{i}]",
+                    aws_environment=environment,
+                    region_hint=args.region,
+                    subnet_selector_terms=subnets,  # type: ignore[arg-type]
+                    security_group_selector_terms=groups,  # type: ignore[arg-type]
+                    depends_on=depends,
+                ),
+                opts=child,
+            )
 
 
 def _dict_output(values: Mapping[str, pulumi.Input[Any]]) -> pulumi.Output[dict[str, Any]]:
