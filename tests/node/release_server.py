@@ -1,9 +1,13 @@
-"""A local HTTP server on 127.0.0.1 that plays the SOCI release download site (or a private mirror)."""
+"""A local HTTPS server on 127.0.0.1 that plays the SOCI release download site (or a private mirror).
+
+HTTPS because the component refuses a plain-http ``urlBase`` without a pinned sha256 (the checksum would
+come over the same unauthenticated channel); the node's curl trusts the test CA through ``CURL_CA_BUNDLE``."""
 
 from __future__ import annotations
 
 import hashlib
 import io
+import ssl
 import tarfile
 import threading
 from functools import partial
@@ -41,13 +45,19 @@ class _Handler(SimpleHTTPRequestHandler):
 
 
 class ReleaseServer:
-    """Serves ``root`` on ``http://127.0.0.1:<port>``; ``requests`` lists the paths asked for."""
+    """Serves ``root`` on ``https://127.0.0.1:<port>`` with ``cert``/``key`` (``http://`` without them); ``requests`` lists the paths asked for."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, cert: Path | None = None, key: Path | None = None) -> None:
         self.root = root
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Handler, directory=str(root)))
         self.httpd.requests = []  # type: ignore[attr-defined]
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        scheme = "http"
+        if cert is not None and key is not None:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(str(cert), str(key))
+            self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property

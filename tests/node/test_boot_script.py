@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from daemons import make_tls
 
 from node.binaries import find
 from node.release_server import ReleaseServer, publish, release_tarball
@@ -114,8 +115,10 @@ def release(tmp_path_factory: pytest.TempPathFactory, soci_grpc: bytes) -> Itera
         b"time.sleep(3600)\n"
     )
     publish(root, "no-socket", VERSION, ARCH, release_tarball({"soci-snapshotter-grpc": (hang, 0o755)}))
-    with ReleaseServer(root) as srv:
+    tls = make_tls(tmp_path_factory.mktemp("release-tls"), names=("localhost",), ips=("127.0.0.1",))
+    with ReleaseServer(root, tls.cert, tls.key) as srv:
         srv.good_sha256 = sha256(good)  # type: ignore[attr-defined]
+        srv.ca = tls.ca  # type: ignore[attr-defined]
         yield srv
 
 
@@ -130,8 +133,9 @@ def creds() -> dict[str, str]:
 
 
 @pytest.fixture
-def node(tmp_path: Path, creds: dict[str, str]) -> Iterator[NodeSandbox]:
+def node(tmp_path: Path, creds: dict[str, str], release: ReleaseServer) -> Iterator[NodeSandbox]:
     with NodeSandbox(tmp_path / "node", secrets=creds) as sb:
+        sb.env["CURL_CA_BUNDLE"] = str(release.ca)  # type: ignore[attr-defined]  # the node's curl trusts the release site's test CA
         yield sb
 
 
