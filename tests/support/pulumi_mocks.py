@@ -178,6 +178,22 @@ class SociMocks(pulumi.runtime.Mocks):
             rid = state["arn"]
         elif t == "aws:eks/nodeGroup:NodeGroup":
             state.update(nodeGroupName=args.inputs.get("nodeGroupName") or f"{args.name}-1234567", status="ACTIVE")
+        elif t == "aws:sqs/queue:Queue":  # auto-named like the provider does; the ID is the queue URL
+            queue = args.inputs.get("name") or f"{args.name}-1234567"
+            state.update(name=queue, arn=self.arn("sqs", queue), url=f"https://sqs.{self.region}.{self.dns_suffix}/{self.account}/{queue}")
+            rid = state["url"]
+        elif t == "aws:cloudwatch/eventRule:EventRule":
+            rule = args.inputs.get("name") or f"{args.name}-1234567"
+            state.update(name=rule, arn=self.arn("events", f"rule/{rule}"))
+            rid = rule
+        elif t == "aws:eks/addon:Addon":
+            state.update(arn=self.arn("eks", f"addon/{args.inputs.get('clusterName')}/{args.inputs.get('addonName')}/mock"), addonVersion="v1.3.0-eksbuild.1")
+        elif t == "aws:eks/podIdentityAssociation:PodIdentityAssociation":
+            state.update(associationId="a-0mock0000000000001",
+                         associationArn=self.arn("eks", f"podidentityassociation/{args.inputs.get('clusterName')}/a-0mock0000000000001"))
+        elif t == "kubernetes:helm.sh/v3:Release":
+            state["status"] = {"name": args.inputs.get("name") or f"{args.name}-1234567", "namespace": args.inputs.get("namespace"),
+                               "chart": str(args.inputs.get("chart", "")).rsplit("/", 1)[-1], "version": args.inputs.get("version"), "status": "deployed"}
         if t.startswith("kubernetes:") and isinstance(state.get("metadata"), dict) and not state["metadata"].get("name"):
             state["metadata"] = {**state["metadata"], "name": f"{args.name}-k8sname"}  # the provider auto-names
         if t == "kubernetes:core/v1:Secret" and args.inputs.get("type") == "kubernetes.io/service-account-token":
