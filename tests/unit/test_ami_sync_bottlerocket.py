@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-_PATH = Path(__file__).resolve().parents[2] / "soci_component" / "ami_sync_bottlerocket.py"
+_PATH = Path(__file__).resolve().parents[2] / "soci_component" / "ami" / "bottlerocket_git.py"
 _SPEC = importlib.util.spec_from_file_location("ami_sync_bottlerocket_under_test", _PATH)
 assert _SPEC and _SPEC.loader
 sync = importlib.util.module_from_spec(_SPEC)

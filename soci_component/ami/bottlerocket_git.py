@@ -30,7 +30,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["BOTTLEROCKET_URL", "CORE_KIT_URL", "bottlerocket_releases"]
+__all__ = ["BOTTLEROCKET_URL", "CORE_KIT_URL", "bottlerocket_releases", "catalogue_rows"]
 
 BOTTLEROCKET_URL = "https://github.com/bottlerocket-os/bottlerocket"
 CORE_KIT_URL = "https://github.com/bottlerocket-os/bottlerocket-core-kit"
@@ -424,3 +424,28 @@ def bottlerocket_releases(bottlerocket_repo: Path, core_kit_repo: Path, since: s
     ck.check()
     cache: dict[tuple[str, str], _Spec] = {}
     return [_row(br, ck, tag, cache) for _, tag in _release_tags(br, floor)]
+
+
+def catalogue_rows(rows: list[dict]) -> list[dict]:
+    """:func:`bottlerocket_releases` rows in the shape the catalogue loads (``amiTypes``, ``containerdByType``,
+    no empty sources). A release with a Kubernetes version whose containerd is UNKNOWN gets ``kubernetes: None``
+    (the whole release unconfirmed), its notes kept."""
+    out = []
+    for row in rows:
+        by_variant = row.get("containerdByVariant", {})
+        kubernetes: dict | None = {}
+        for k8s, build in row["kubernetes"].items():
+            if build["containerd"] is None or any(v is None for v in by_variant.get(k8s, {}).values()):
+                kubernetes = None
+                break
+            entry: dict = {"containerd": build["containerd"], "amiTypes": list(build["variants"])}
+            if by_variant.get(k8s):
+                entry["containerdByType"] = dict(by_variant[k8s])
+            kubernetes[k8s] = entry
+        new: dict = {"release": row["release"], "kubernetes": kubernetes, "sociPackage": row["sociPackage"]}
+        if row.get("sociVersion"):
+            new["sociVersion"] = row["sociVersion"]
+        new["unconfirmed"] = list(row.get("unconfirmed", []))
+        new["sources"] = {k: v for k, v in row.get("sources", {}).items() if v}
+        out.append(new)
+    return out
