@@ -98,15 +98,19 @@ def _ami_sync(args: argparse.Namespace) -> int:
 
     target: Path = args.file or _data_path()
     current = json.loads(target.read_text())
-    bottlerocket = None
-    if args.bottlerocket_repo or args.core_kit_repo:
-        if not (args.bottlerocket_repo and args.core_kit_repo):
-            print("ami sync: --bottlerocket-repo and --core-kit-repo go together", file=sys.stderr)
-            return 2
-        from .ami.bottlerocket_source import bottlerocket_releases
-
-        bottlerocket = bottlerocket_releases(args.bottlerocket_repo, args.core_kit_repo)
+    if bool(args.bottlerocket_repo) != bool(args.core_kit_repo):
+        print("ami sync: --bottlerocket-repo and --core-kit-repo go together", file=sys.stderr)
+        return 2
     try:
+        bottlerocket = None
+        if args.bottlerocket_repo or args.bottlerocket_website:
+            from .ami.bottlerocket_git import bottlerocket_releases, catalogue_rows
+            from .ami.bottlerocket_source import website_releases
+            from .ami.sync import bottlerocket_rows
+
+            git = catalogue_rows(bottlerocket_releases(args.bottlerocket_repo, args.core_kit_repo)) if args.bottlerocket_repo else None
+            website = website_releases(args.bottlerocket_website) if args.bottlerocket_website else None
+            bottlerocket = bottlerocket_rows(git, website)
         changelog = read_changelog(args.changelog) if args.changelog else None
         text = sync(current, changelog=changelog, eks_ami_repo=args.eks_ami_repo, bottlerocket=bottlerocket)
         load(text, _defects_for(target))  # the result must load, defects included
@@ -165,8 +169,10 @@ def main(argv: list[str] | None = None) -> int:
     s = a.add_parser("sync", help="re-read releases.json from upstream sources")
     s.add_argument("--changelog", help="amazon-eks-ami CHANGELOG.md: a file or an https URL (default with --eks-ami-repo: the clone's HEAD)")
     s.add_argument("--eks-ami-repo", type=Path, help="a git clone of awslabs/amazon-eks-ami: nodeadm facts at each release tag")
-    s.add_argument("--bottlerocket-repo", type=Path, help="a git clone of bottlerocket-os/bottlerocket")
-    s.add_argument("--core-kit-repo", type=Path, help="a git clone of bottlerocket-os/bottlerocket-core-kit")
+    s.add_argument("--bottlerocket-website", type=Path,
+                   help="a git clone of bottlerocket-os/bottlerocket-project-website: per-release core-kit package lists and variant files, at the clone's HEAD")
+    s.add_argument("--bottlerocket-repo", type=Path, help="a git clone of bottlerocket-os/bottlerocket: variants and the core-kit pin at each release tag")
+    s.add_argument("--core-kit-repo", type=Path, help="a git clone of bottlerocket-os/bottlerocket-core-kit (with --bottlerocket-repo): package specs at each kit tag")
     s.add_argument("--check", action="store_true", help="only say whether the file would change (exit 1 if so)")
     s.add_argument("--file", type=Path, help=argparse.SUPPRESS)
     s.set_defaults(func=_ami_sync)

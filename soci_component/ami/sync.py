@@ -4,8 +4,12 @@
   abandoned releases) and, with ``--eks-ami-repo``, the source at each release tag (nodeadm's gate
   and size floor, pause-image import, SOCI package, SOCI on instance store: ``eks_ami_source``).
   Release tags the CHANGELOG does not document become rows whose containerd is UNCONFIRMED.
-- Bottlerocket: with ``--bottlerocket-repo`` and ``--core-kit-repo``, the variants and packages at
-  each release tag (``bottlerocket_source``).
+- Bottlerocket: with ``--bottlerocket-website``, the per-release core-kit package lists and per-line
+  variant files of the bottlerocket-project-website clone (``bottlerocket_source``); with
+  ``--bottlerocket-repo`` and ``--core-kit-repo``, the variants and packages at each release tag
+  (``bottlerocket_git``). Given both, a release the git tags cover comes from the git tags (they read
+  the release's own ``Twoliter.lock`` pin) and the website fills the releases the clones lack
+  (:func:`bottlerocket_rows`); where both cover a release and disagree, the row says so.
 - Rows a source did not touch are kept as they are (so a sync with only ``--changelog`` keeps the
   nodeadm facts already read); rows added by hand (``ami add``) are replaced once a source covers them.
 
@@ -25,7 +29,7 @@ from .catalogue import SCHEMA, release_key
 from .changelog import ChangelogRelease, KubernetesBuild, parse_changelog
 from .eks_ami_source import REPO_URL, nodeadm_facts, tag_commit
 
-__all__ = ["NO_CHANGELOG", "add_row", "al2023_rows", "dump", "read_changelog", "sync"]
+__all__ = ["NO_CHANGELOG", "add_row", "al2023_rows", "bottlerocket_rows", "dump", "read_changelog", "sync"]
 
 NO_CHANGELOG = "tag without a CHANGELOG entry: containerd and Kubernetes versions UNCONFIRMED"
 NODEADM_UNREAD = "nodeadm facts (parallel-pull gate, size floor, pause import) not read from this release's source (sync without --eks-ami-repo)"
@@ -138,6 +142,47 @@ def al2023_rows(changelog: Sequence[ChangelogRelease], changelog_url: str, exist
         row["unconfirmed"] = unconfirmed
         out.append(_ordered(row))
     return out
+
+
+def _facts(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What a Bottlerocket row claims (containerd per Kubernetes version and variant, SOCI), for comparing two sources."""
+    ks = row.get("kubernetes")
+    kube = None if ks is None else tuple(
+        (k, b["containerd"], tuple(sorted(b.get("amiTypes", ()))), tuple(sorted(b.get("containerdByType", {}).items()))) for k, b in sorted(ks.items()))
+    return kube, bool(row.get("sociPackage")), row.get("sociVersion")
+
+
+def _claims(row: Mapping[str, Any]) -> str:
+    ks = row.get("kubernetes")
+    if ks is None:
+        kube = "containerd unknown"
+    else:
+        parts = []
+        for k, b in ks.items():
+            extra = "".join(f", {t} {v}" for t, v in b.get("containerdByType", {}).items())
+            parts.append(f"{k}={b['containerd']}{extra} ({len(b.get('amiTypes', ()))} variants)")
+        kube = " ".join(parts)
+    soci = f"soci-snapshotter {row['sociVersion']}" if row.get("sociVersion") else "no soci-snapshotter"
+    return f"{kube}; {soci}{'' if row.get('sociPackage') else ' (not in every variant)'}"
+
+
+def bottlerocket_rows(git: Sequence[Mapping[str, Any]] | None = None, website: Sequence[Mapping[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Bottlerocket rows from the two readers, oldest first: the git-tag row where there is one (``bottlerocket_git``
+    via ``catalogue_rows``), else the website's (``bottlerocket_source``). Where both cover a release, the
+    website's package list joins the row's sources, and if the two disagree the row's ``unconfirmed`` says
+    what the website lists (the git-tag facts are kept: they come from the release's own pin)."""
+    out: dict[str, dict[str, Any]] = {r["release"]: dict(r) for r in website or ()}
+    for g in git or ():
+        row = {**g, "unconfirmed": list(g.get("unconfirmed", [])), "sources": dict(g.get("sources", {}))}
+        w = out.get(g["release"])
+        if w is not None:
+            if "packages" in w.get("sources", {}):
+                row["sources"]["website"] = w["sources"]["packages"]
+            if _facts(w) != _facts(g):
+                row["unconfirmed"].append(f"the bottlerocket-project-website lists {_claims(w)} for {g['release']}; "
+                                          "the facts read at the release tag are kept")
+        out[g["release"]] = row
+    return [_ordered(out[v]) for v in sorted(out, key=parse_version)]
 
 
 def _ordered(row: Mapping[str, Any]) -> dict[str, Any]:

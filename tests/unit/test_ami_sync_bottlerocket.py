@@ -350,3 +350,40 @@ def test_bad_arguments(repos: tuple[Repo, Repo], tmp_path: Path) -> None:
         rows(br, ck, since="1.44")
     with pytest.raises(ValueError, match=r"is not a git repository"):
         sync.bottlerocket_releases(tmp_path / "nowhere", ck.path)
+
+
+# --------------------------------------------------------------------------------------------
+# catalogue_rows: the shape releases.json loads
+
+
+def test_catalogue_rows_shape(repos: tuple[Repo, Repo]) -> None:
+    br, ck = repos
+    ck.write(core_kit_v1())
+    ck.commit("kit", tag="v10.0.0")
+    br.write({**twoliter("10.0.0"), **k8s(32, "soci-snapshotter"),
+              **k8s(33, "containerd-2.1", "soci-snapshotter", nvidia=("containerd-2.0", "soci-snapshotter"))})
+    br.commit("r", tag="v1.50.0")
+
+    (row,) = sync.catalogue_rows(rows(br, ck))
+
+    assert list(row) == ["release", "kubernetes", "sociPackage", "sociVersion", "unconfirmed", "sources"]
+    assert row["kubernetes"] == {
+        "1.32": {"containerd": "1.7.40", "amiTypes": ["aws-k8s-1.32", "aws-k8s-1.32-nvidia"]},
+        "1.33": {"containerd": "2.1.7", "amiTypes": ["aws-k8s-1.33", "aws-k8s-1.33-nvidia"], "containerdByType": {"aws-k8s-1.33-nvidia": "2.0.9"}},
+    }
+    assert (row["sociPackage"], row["sociVersion"]) == (True, "0.20.1")
+    assert set(row["sources"]) == {"release", "coreKit", "containerd", "soci"}
+
+
+def test_catalogue_rows_unknown_containerd_makes_the_release_unconfirmed(repos: tuple[Repo, Repo]) -> None:
+    br, ck = repos
+    ck.write({**package("containerd-1.7", "1.7.40", priority=1), **package("containerd-2.0", "2.0.9", priority=1)})
+    ck.commit("kit", tag="v10.0.0")
+    br.write({**twoliter("10.0.0"), **k8s(32), **k8s(33, "containerd-2.0")})
+    br.commit("r", tag="v1.50.0")
+
+    (row,) = sync.catalogue_rows(rows(br, ck))
+
+    assert row["kubernetes"] is None and row["sociPackage"] is False and "sociVersion" not in row
+    assert "containerd UNKNOWN for Kubernetes 1.32" in row["unconfirmed"]
+    assert "soci" not in row["sources"]  # no empty sources
