@@ -11,6 +11,12 @@ TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))  # scenarios.py, daemons.py
 
 
+def pytest_report_header(config: pytest.Config) -> str:
+    import daemons  # noqa: PLC0415 - tests/ is on sys.path only from here
+
+    return daemons.versions_line()
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-goldens", action="store_true", help="rewrite tests/golden from the renderer")
 

@@ -120,22 +120,64 @@ class Daemon:
         return path
 
 
+def go_index_path() -> Path:
+    return cache_dir().parent / "bin" / "index.json"
+
+
+GO_ALIASES = {"soci": "soci-0.15", "containerd-2": "containerd-2.2", "containerd-1.7": "containerd-1.7.27"}
+"""The logical names the tests use -> the builds from the Go module proxy (``scripts/build-go-daemons``)
+at the versions the pinned AMIs ship. Debian's packages stay reachable as ``debian-<name>`` (Debian's
+soci-snapshotter 0.4.1, containerd 1.7.x / 2.1.x); containerd 1.6 (below the 1.7.16 fix), runc and the
+registry come only from Debian."""
+
+
 @functools.cache
 def index() -> dict[str, Daemon]:
+    """Every program the tests may run: Debian's packages (``.cache/daemons/index.json``) and the Go
+    builds (``.cache/bin/index.json``), with :data:`GO_ALIASES` pointing the logical names at the Go builds."""
     path = cache_dir() / "index.json"
     if not path.is_file():
-        raise DaemonsMissing(f"no {path}: run {FETCH_SCRIPT} (it fetches containerd, soci-snapshotter, docker-registry and runc from Debian)")
+        raise DaemonsMissing(f"no {path}: run {FETCH_SCRIPT} (it fetches containerd 1.6, runc and docker-registry from Debian and builds the rest)")
     data = json.loads(path.read_text())
-    return {
+    debian = {
         key: Daemon(key, d["package"], d["version"], d["suite"], Path(d["dir"]), {k: Path(v) for k, v in d["bin"].items()})
         for key, d in data["daemons"].items()
     }
+    gpath = go_index_path()
+    if not gpath.is_file():
+        raise DaemonsMissing(f"no {gpath}: run {FETCH_SCRIPT} (it runs scripts/build-go-daemons)")
+    built = {
+        key: Daemon(key, d["package"], d["version"], d["suite"], Path(d["dir"]), {k: Path(v) for k, v in d["bin"].items()})
+        for key, d in json.loads(gpath.read_text())["daemons"].items()
+    }
+    found = {f"debian-{k}" if k in GO_ALIASES else k: v for k, v in debian.items()}
+    found.update(built)
+    for alias, key in GO_ALIASES.items():
+        if key not in built:
+            raise DaemonsMissing(f"{key!r} is not in {gpath} (has {sorted(built)}); run {FETCH_SCRIPT}")
+        found[alias] = dataclasses.replace(built[key], key=alias)
+    return found
+
+
+def versions_line() -> str:
+    """What the real-daemon tests run, for pytest's header (one line per program)."""
+    try:
+        found = index()
+    except DaemonsMissing as e:
+        return f"daemons: {e}"
+    rows = []
+    for key in sorted(found):
+        d = found[key]
+        if key in GO_ALIASES:
+            continue
+        rows.append(f"  {key:<24} {d.package} {d.version} ({d.suite})")
+    return "daemons (scripts/fetch-daemons; Go builds from the module proxy, the rest from Debian):\n" + "\n".join(rows)
 
 
 def daemon(key: str) -> Daemon:
     found = index()
     if key not in found:
-        raise DaemonsMissing(f"{key!r} is not in {cache_dir() / 'index.json'} (has {sorted(found)}); run {FETCH_SCRIPT}")
+        raise DaemonsMissing(f"{key!r} is not in {cache_dir() / 'index.json'} or {go_index_path()} (has {sorted(found)}); run {FETCH_SCRIPT}")
     return found[key]
 
 
@@ -887,9 +929,10 @@ class Soci:
         env: Mapping[str, str] | None = None,
         log_level: str = "debug",
         timeout: float = 30.0,
+        key: str = "soci",
     ) -> None:
         self.node = node
-        self.daemon = daemon("soci")
+        self.daemon = daemon(key)
         self.address = node.socket(address)
         self.root = node.path(root)
         self.extra_env = dict(env or {})

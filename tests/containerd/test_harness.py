@@ -239,8 +239,13 @@ def test_node_keeps_daemons_off_the_host(tmp_path):
         assert socket.gethostbyname("niab-registry.test") == "127.0.0.1"
         with Soci(node, "") as soci, Containerd(node, "2", V3_SOCI) as ctd:
             assert_soci_wired(ctd, soci)
-            # containerd 2.x and soci 0.4.1 write to their default paths whatever the config says
-            assert os.path.isdir("/run/nri") and os.path.isdir("/var/lib/soci-snapshotter-grpc/content")
+            # containerd 2.x writes to its default paths whatever the config says (caught by the namespace)
+            assert os.path.isdir("/run/nri")
+            # SOCI 0.15 keeps its content store under --root (Debian's 0.4.1 did not: see below)
+            assert (soci.root / "content").is_dir() or not os.path.isdir("/var/lib/soci-snapshotter-grpc/content")
+        with Soci(node, "", key="debian-soci") as old:
+            # Debian's soci 0.4.1 writes /var/lib/soci-snapshotter-grpc/content whatever --root says
+            assert old.daemon.upstream == "0.4.1" and os.path.isdir("/var/lib/soci-snapshotter-grpc/content")
         assert not soci.process.running() and not ctd.process.running()
     assert mount_namespace_id() == outside
     assert [p for p in absent if os.path.exists(p)] == [], "a daemon wrote to the host"

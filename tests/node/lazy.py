@@ -1,23 +1,20 @@
 """A node in a box for lazy loading: a private TLS registry with htpasswd auth, an image with a SOCI
 index, and real soci-snapshotter + containerd started with the *rendered* configs.
 
-Built on ``tests/daemons.py`` (``Node``, ``Soci``, ``Containerd``, ``Registry``, ``make_tls``).
+Built on ``tests/daemons.py`` (``Node``, ``Soci``, ``Containerd``, ``Registry``, ``make_tls``), with
+the programs the pinned AMIs run: soci-snapshotter 0.15.0 and containerd 2.2.4 / 1.7.27, built from
+their Go modules (``scripts/build-go-daemons``).
 
-soci 0.4.1 (Debian's) facts this module works around, all seen here:
-- loopback registry *names* get HTTP for blobs but HTTPS for the referrers call: the registry is
-  reached as ``niab-registry.test`` (a private ``/etc/hosts`` entry inside ``Node``'s namespace),
-  its test CA trusted through ``SSL_CERT_FILE``;
-- ``soci create``/``soci push`` keep artifacts in SOCI's content store at the hard-coded
-  ``/var/lib/soci-snapshotter-grpc/content`` (``--content-store containerd`` ignores ``--address``):
-  the index is built in a throwaway ``Node`` whose ``/var/lib`` is an overlay;
-- its CRI image-service proxy speaks only ``runtime.v1alpha2`` (kubelets >= 1.26 and containerd 2.x
-  speak only ``v1``);
-- it fetches SOCI artifacts (referrers, index, zTOCs) with docker-config credentials only
-  (``fs/artifact_fetcher.go`` ``newRemoteStore``; fixed in 0.5.0 by 666ef046 "Unified HTTP client"),
-  so CRI-proxy credentials alone never lazily load from a private registry;
-- a layer without a zTOC is resolved with ``HEAD /v2/<repo>/manifests/<layer digest>``, which
-  distribution 2.8.3 answers 500, retried 9 times (~8 s per layer) before deferring to containerd:
-  test images keep every layer above ``min_layer_size``.
+The image is published three ways (:func:`publish`):
+- ``ref``: a **SOCI v2 index** (``soci convert``: an OCI image index holding the image manifest and
+  the SOCI index manifest, what SOCI >= 0.10 reads by default);
+- ``v1_ref``: the same layers with a **SOCI v1 index** (``soci create`` + ``soci push``: found through
+  the Referrers API), read only with ``[pull_modes.soci_v1] enable = true`` (``tuning.v1Indexes``);
+- ``plain_ref``: an image without any index (fallback and parallel cases).
+
+Facts of the box: the registry is reached as ``niab-registry.test`` (a private ``/etc/hosts`` entry
+inside ``Node``'s namespace), its test CA trusted through ``SSL_CERT_FILE``; test images keep every
+layer above ``min_layer_size`` so every layer gets a zTOC.
 """
 
 from __future__ import annotations
@@ -50,12 +47,13 @@ HOST = "niab-registry.test"
 USER = "soci-puller"
 REPO = "soci-eks/app"
 PLAIN_REPO = "soci-eks/plain"
+V1_REPO = "soci-eks/app-v1"
 CRI_CLIENT = Path(__file__).resolve().parent / "cri_client.py"
 K8S = "k8s.io"
 
 
 def containerd_line(b: NodeBootstrap) -> str:
-    """The Debian containerd that stands for the scenario's AMI containerd (1.7.27 -> 1.7.24, 2.2.x -> 2.1.9)."""
+    """The containerd line of the scenario's AMI (built: 1.7.27 for 1.7.x, 2.2.4 for 2.x)."""
     return "1.7" if b.profile["containerdVersion"].startswith("1.") else "2"
 
 
@@ -77,6 +75,16 @@ class Published:
     @property
     def plain_ref(self) -> str:
         return f"{self.registry.host}/{PLAIN_REPO}:v1"
+
+    @property
+    def v1_ref(self) -> str:
+        """The image with a SOCI v1 index (Referrers API)."""
+        return f"{self.registry.host}/{V1_REPO}:v1"
+
+    @property
+    def unindexed_ref(self) -> str:
+        """The image itself as pushed, before ``soci convert`` (no index of either kind)."""
+        return f"{self.registry.host}/{REPO}:unindexed"
 
     @property
     def log(self) -> Path:
@@ -124,18 +132,26 @@ def publish(base: Path, *, layers_mib: tuple[int, ...] = (96, 64, 48), name: str
         pub = Published(reg, tls, password, image, plain)
         client = images.RegistryClient(f"https://127.0.0.1:{reg.port}", user=USER, password=password, cafile=tls.ca)
         t = time.monotonic()
-        client.push_image(image, REPO, "v1")
+        client.push_image(image, REPO, "unindexed")
+        client.push_image(image, V1_REPO, "v1")
         client.push_image(plain, PLAIN_REPO, "v1")
         pub.build_log["push_s"] = time.monotonic() - t
         t = time.monotonic()
         env = {"SSL_CERT_FILE": str(tls.ca)}
-        with Node(base / "indexer", hosts={HOST: "127.0.0.1"}) as node, Containerd(node, "1.7", "version = 2\n", env=env) as ctd:
+        auth = ("--user", f"{USER}:{password}", "--tlscacert", str(tls.ca))
+        with Node(base / "indexer", hosts={HOST: "127.0.0.1"}) as node, Containerd(node, "2", 'version = 3\n', env=env) as ctd:
             soci = Soci(node, "", env=env)  # the CLI only
-            ctd.ctr("images", "pull", "--user", f"{USER}:{password}", "--tlscacert", str(tls.ca), pub.ref)
-            created = soci.cli("create", pub.ref, containerd=ctd).stdout
-            soci.cli("push", "--user", f"{USER}:{password}", "--tlscacert", str(tls.ca), pub.ref, containerd=ctd)
+            # v2: convert into a new image (index + SOCI index manifest) and push it with ctr
+            ctd.ctr("images", "pull", "--local", *auth, pub.unindexed_ref)
+            created = soci.cli("convert", pub.unindexed_ref, pub.ref, containerd=ctd).stdout
+            ctd.ctr("images", "push", "--local", *auth, pub.ref)
+            # v1: an index beside the image, pushed as a referrer
+            ctd.ctr("images", "pull", "--local", *auth, pub.v1_ref)
+            soci.cli("create", pub.v1_ref, containerd=ctd)
+            soci.cli("push", *auth, pub.v1_ref, containerd=ctd)
+            pub.build_log["soci_index_list"] = soci.cli("index", "list", containerd=ctd).stdout
         pub.build_log["index_s"] = time.monotonic() - t
-        pub.build_log["ztocs"] = created.count("-> ztoc")
+        pub.build_log["convert_output"] = created
         return pub
     except BaseException:
         reg.stop()
@@ -317,10 +333,10 @@ def sha256_of(path: Path) -> str:
     return images.sha256_file(path)
 
 
-def soci_041_config_keys(binary: Path) -> set[str]:
+def soci_config_keys(binary: Path) -> set[str]:
     """The TOML keys soci-snapshotter-grpc knows, from the ``toml:"..."`` struct tags in its binary."""
     data = binary.read_bytes()
-    return {m.decode() for m in re.findall(rb'toml:"([a-z_]+)"', data)}
+    return {m.decode() for m in re.findall(rb'toml:"([a-z0-9_]+)"', data)}
 
 
 def leaf_keys(doc: dict[str, Any], prefix: str = "") -> list[str]:
@@ -333,4 +349,4 @@ def leaf_keys(doc: dict[str, Any], prefix: str = "") -> list[str]:
     return out
 
 
-__all__ = ["HOST", "USER", "REPO", "LazyNode", "Published", "lazy_node", "publish", "read_with_timeout", "soci_041_config_keys", "leaf_keys", "sha256_of"]
+__all__ = ["HOST", "USER", "REPO", "LazyNode", "Published", "lazy_node", "publish", "read_with_timeout", "soci_config_keys", "leaf_keys", "sha256_of"]
