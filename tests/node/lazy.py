@@ -275,22 +275,27 @@ def docker_config_for(b: NodeBootstrap, registry_host: str) -> str | None:
 
 
 @contextlib.contextmanager
-def lazy_node(base: Path, pub: Published, scenario: str, *, helper_password: str | None = None, snapshotter: str = "soci") -> Iterator[LazyNode]:
+def lazy_node(
+    base: Path, pub: Published, scenario: str, *, helper_password: str | None = None, snapshotter: str = "soci", rendered: NodeBootstrap | None = None, hosts: dict[str, str] | None = None,
+    ca_file: Path | None = None,
+) -> Iterator[LazyNode]:
     """Start soci (rendered ``/etc/soci-snapshotter-grpc/config.toml``) then containerd (rendered
     ``/etc/containerd/config.toml``) on a fresh node; the rendered docker config (if any) goes to
     soci's ``$HOME/.docker/config.json`` with the test credential helper on soci's ``PATH``.
 
     ``snapshotter="overlayfs"``: the same, but the CRI plugin's snapshotter set back to containerd's
-    default (the baseline for benchmarks)."""
-    b = SCENARIOS[scenario].render()
+    default (the baseline for benchmarks). ``rendered``: a node rendered from another spec (named
+    ``scenario`` in reports); ``hosts``: more names for the node's ``/etc/hosts``; ``ca_file``: the CA
+    bundle the daemons trust (default: the published registry's CA)."""
+    b = rendered if rendered is not None else SCENARIOS[scenario].render()
     helper_dir = base / "helper"
     helper_dir.mkdir(parents=True)
     helper = helper_dir / "docker-credential-ecr-login"
     helper.write_text(CREDENTIAL_HELPER.format(python=sys.executable))
     helper.chmod(0o755)
     (helper_dir / "creds.json").write_text(json.dumps({pub.registry.host: [USER, helper_password or pub.password]}))
-    ca_env = {"SSL_CERT_FILE": str(pub.tls.ca)}
-    with Node(base / "node", hosts={HOST: "127.0.0.1"}) as node:
+    ca_env = {"SSL_CERT_FILE": str(ca_file or pub.tls.ca)}
+    with Node(base / "node", hosts={HOST: "127.0.0.1", **(hosts or {})}) as node:
         dc = docker_config_for(b, pub.registry.host)
         if dc is not None:
             node.write(DOCKER_CONFIG_PATH, dc, 0o600)
