@@ -42,42 +42,23 @@ logging.disable(logging.WARNING)  # pulumi.log.warn under mocks prints through `
 import pulumi  # noqa: E402
 
 from soci_component import SociCluster, SociClusterArgs  # noqa: E402
-from soci_component.spec import DISK_PRESETS, AmiPin, ClusterSpec, CriProxy, NodeGroupSpec, OperatingSystem, PullMode  # noqa: E402
+from soci_component.spec import DISK_PRESETS, ClusterSpec, CriProxy, NodeGroupSpec, PullMode  # noqa: E402
 from tests.support.pulumi_mocks import FakeCluster, SociMocks, mocked, run  # noqa: E402
+from tests.support.scenarios import al2023_group, bottlerocket_group  # noqa: E402
 
 
 def specs(n: int) -> list[NodeGroupSpec]:
+    """N node groups cycling AL2023 lazy / AL2023 parallel (two instance types) / Bottlerocket (the tests' builders)."""
     out = []
     for i in range(n):
         name = f"ng-{i:03d}"
         kind = i % 3
         if kind == 0:
-            out.append(NodeGroupSpec(name=name, kubernetes_version="1.33", ami=AmiPin(release="v20260714"), instance_types=("m7i.xlarge",)))
+            out.append(al2023_group(name))
         elif kind == 1:
-            out.append(
-                NodeGroupSpec(
-                    name=name,
-                    kubernetes_version="1.33",
-                    ami=AmiPin(release="v20260714"),
-                    instance_types=("m7i.2xlarge", "m6i.2xlarge"),
-                    pull_mode=PullMode.PARALLEL,
-                    credentials=(CriProxy(),),
-                    disk=DISK_PRESETS["parallel"],
-                )
-            )
+            out.append(al2023_group(name, instance_types=("m7i.2xlarge", "m6i.2xlarge"), pull_mode=PullMode.PARALLEL, credentials=(CriProxy(),), disk=DISK_PRESETS["parallel"]))
         else:
-            out.append(
-                NodeGroupSpec(
-                    name=name,
-                    kubernetes_version="1.33",
-                    ami=AmiPin(release="1.57.0"),
-                    instance_types=("m7g.xlarge",),
-                    os=OperatingSystem.BOTTLEROCKET,
-                    pull_mode=PullMode.PARALLEL,
-                    credentials=(CriProxy(),),
-                    disk=DISK_PRESETS["parallel"],
-                )
-            )
+            out.append(bottlerocket_group(name, disk=DISK_PRESETS["parallel"]))
     return out
 
 

@@ -25,7 +25,6 @@ from soci_component.spec import (
     KubernetesSecrets,
     LocalStorage,
     NodeGroupSpec,
-    OperatingSystem,
     PullMode,
     Scaling,
     Secrets,
@@ -35,6 +34,7 @@ from soci_component.spec import (
     UpstreamRelease,
 )
 from tests.support.pulumi_mocks import FakeCluster, SociMocks, is_secret, mocked, run, unwrap
+from tests.support.scenarios import al2023_group, bottlerocket_group
 
 LT = "aws:ec2/launchTemplate:LaunchTemplate"
 NG = "aws:eks/nodeGroup:NodeGroup"
@@ -45,22 +45,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 SUBNETS = ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2"]
 
 
-def al2023(name: str = "lazy", **kw: Any) -> NodeGroupSpec:
-    kw.setdefault("instance_types", ("m7i.xlarge",))
-    return NodeGroupSpec(name=name, kubernetes_version="1.33", ami=AmiPin(release="v20260714"), **kw)
-
-
-def bottlerocket(name: str = "br", **kw: Any) -> NodeGroupSpec:
-    return NodeGroupSpec(
-        name=name,
-        kubernetes_version="1.33",
-        ami=AmiPin(release="1.57.0"),
-        instance_types=("m7g.xlarge",),
-        os=OperatingSystem.BOTTLEROCKET,
-        pull_mode=PullMode.PARALLEL,
-        credentials=(CriProxy(),),
-        **kw,
-    )
+al2023 = al2023_group
+bottlerocket = bottlerocket_group
 
 
 @pytest.fixture

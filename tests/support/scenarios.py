@@ -95,6 +95,20 @@ def node_group(name: str, pin: str, **kw: object) -> NodeGroupSpec:
     return NodeGroupSpec(name=name, kubernetes_version=k8s, ami=AmiPin(release=release), **kw)  # type: ignore[arg-type]
 
 
+def al2023_group(name: str = "lazy", **kw: object) -> NodeGroupSpec:
+    """An AL2023 node group on v20260714 / Kubernetes 1.33 (m7i.xlarge unless given)."""
+    kw.setdefault("instance_types", ("m7i.xlarge",))
+    return NodeGroupSpec(name=name, kubernetes_version="1.33", ami=AmiPin(release="v20260714"), **kw)  # type: ignore[arg-type]
+
+
+def bottlerocket_group(name: str = "br", **kw: object) -> NodeGroupSpec:
+    """A Bottlerocket 1.57.0 / Kubernetes 1.33 arm64 node group in parallel mode with cri-proxy credentials."""
+    kw.setdefault("instance_types", ("m7g.xlarge",))
+    return NodeGroupSpec(
+        name=name, kubernetes_version="1.33", ami=AmiPin(release="1.57.0"), os=OperatingSystem.BOTTLEROCKET, pull_mode=PullMode.PARALLEL, credentials=(CriProxy(),), **kw,  # type: ignore[arg-type]
+    )
+
+
 def _matrix() -> list[Scenario]:
     out = []
     for pk in ("c17", "c22"):
