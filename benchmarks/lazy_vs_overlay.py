@@ -7,8 +7,8 @@ Same registry, same image, same run, on this machine, with real daemons and the 
 - image: a 12 MiB base layer + one layer per ``--layers`` size, each one file of pseudo-random data
   that gzip -6 shrinks ~1.7x like a typical layer (``--random``: incompressible, which gzip stores and
   containerd "unpacks" at memcpy speed), the small file ``app/marker.txt`` in the last layer; with
-  its SOCI index (``soci create`` / ``soci push``, zTOCs for every layer). Default: ~530 MB compressed;
-- lazy: soci-snapshotter 0.4.1 + containerd with the scenario's rendered configs, credentials from
+  its SOCI v2 index (``soci convert``, zTOCs for every layer). Default: ~530 MB compressed;
+- lazy: soci-snapshotter 0.15.0 + containerd 2.2.4 (built from their Go modules) with the scenario's rendered configs, credentials from
   the rendered docker config through a credential helper;
 - overlay: the same node with the CRI snapshotter set back to containerd's default, ``overlayfs``.
 
@@ -115,7 +115,7 @@ def main() -> int:
     med = {s: {k: statistics.median(r[k] for r in rs) for k in ("pull_s", "file_s", "bytes")} for s, rs in results.items()}
     lines = [
         f"Image: {len(pub.image.layers)} layers, {fmt_bytes(image_bytes)} compressed, {'random (stored)' if a.random else '~1.7:1 compressible'} data "
-        f"({pub.build_log['ztocs']} zTOCs); first file: /{MARKER} ({len(pub.image.file(MARKER).content())} B) in the last layer",
+        f"(SOCI v2 index from soci convert); first file: /{MARKER} ({len(pub.image.file(MARKER).content())} B) in the last layer",
         f"Machine: {info['nproc']} vCPU {info['cpu']}, {info['memory']} RAM, Linux {info['kernel']}; registry on 127.0.0.1 (TLS, htpasswd)",
         f"Versions: soci-snapshotter {daemon('soci').version}, containerd {ctd.version}, docker-registry {daemon('registry').version}; configs rendered for scenario {a.scenario}",
         f"Runs: {a.runs} per mode, alternating, fresh daemon roots each run (set-up: build/push/index {setup_s:.0f} s)",
