@@ -204,9 +204,9 @@ class LazyNode:
         except json.JSONDecodeError:
             return r.returncode, {"error": "client", "message": r.stderr[-2000:]}
 
-    def pull(self, ref: str, password: str | None = None, *, user: str = USER, via_soci: bool = False, api: str = "v1") -> tuple[int, dict[str, Any]]:
+    def pull(self, ref: str, password: str | None = None, *, user: str = USER, via_soci: bool = False, api: str = "v1", timeout: float = 120) -> tuple[int, dict[str, Any]]:
         pw = self.pub.password if password is None else password
-        return self.cri("pull", ref, "--user", user, "--password", pw, via_soci=via_soci, api=api)
+        return self.cri("pull", ref, "--user", user, "--password", pw, via_soci=via_soci, api=api, timeout=timeout)
 
     # -- what containerd and soci have
     def images(self) -> list[str]:

@@ -8,7 +8,6 @@ upstream files in their byte format (CR LF package lines, patches lists, real va
 from __future__ import annotations
 
 import json
-import os
 import re
 from importlib import resources
 from pathlib import Path
@@ -383,9 +382,6 @@ def test_shipped_bottlerocket_known_facts() -> None:
     assert rows["1.50.0"]["kubernetes"]["1.34"]["containerd"] == "2.1.4"
 
 
-@pytest.mark.skipif(not os.environ.get("SOCI_EKS_BOTTLEROCKET_WEBSITE"),
-                    reason="set SOCI_EKS_BOTTLEROCKET_WEBSITE to a bottlerocket-project-website clone at the commit the rows cite")
-def test_shipped_rows_are_what_the_website_gives() -> None:
-    clone = Path(os.environ["SOCI_EKS_BOTTLEROCKET_WEBSITE"])
-    assert bottlerocket_rows(None, website_releases(clone)) == _shipped()
+# That the shipped rows are what a fresh sync gives is `python -m soci_component ami sync --check
+# --bottlerocket-website <clone>` (needs an upstream clone, which the suite does not fetch).
 
