@@ -15,9 +15,12 @@ import io
 import json
 import shlex
 import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
+import tomlkit
+from daemons import daemon
 from test_rendered import CONTAINERD_CONFIG, SOCI_CONFIG, SOCI_KUBECONFIG, start_node_daemons
 
 from soci_component.render.paths import KUBELET_PAUSE_DROPIN as KUBELET_PAUSE_DROPIN_PATH
@@ -25,6 +28,7 @@ from soci_component.render.paths import PAUSE_TAR
 from tests.support.scenarios import SCENARIOS
 
 PAUSE_REF = "localhost/kubernetes/pause:latest"
+CRI_CLIENT = Path(__file__).resolve().parents[1] / "node" / "cri_client.py"
 
 
 def _blob(blobs: dict[str, bytes], data: bytes) -> dict[str, object]:
@@ -33,11 +37,12 @@ def _blob(blobs: dict[str, bytes], data: bytes) -> dict[str, object]:
     return {"digest": digest, "size": len(data)}
 
 
-def pause_archive() -> tuple[bytes, str]:
-    """An OCI image-layout tar like ``ctr images export`` writes for the AMI's pause image."""
+def pause_archive(pause_binary: bytes | None = None) -> tuple[bytes, str]:
+    """An OCI image-layout tar like ``ctr images export`` writes for the AMI's pause image (with a
+    real static pause process when given, else a stand-in file)."""
     layer_tar = io.BytesIO()
     with tarfile.open(fileobj=layer_tar, mode="w") as t:
-        data = b"#!/bin/sh\n# stand-in for the pause binary\n"
+        data = pause_binary if pause_binary is not None else b"#!/bin/sh\n# stand-in for the pause binary\n"
         info = tarfile.TarInfo("pause")
         info.size, info.mode, info.mtime = len(data), 0o755, 1700000000
         t.addfile(info, io.BytesIO(data))
@@ -79,6 +84,61 @@ def exec_start_pre(dropin: str) -> list[str]:
     lines = [ln.split("=", 1)[1] for ln in dropin.splitlines() if ln.startswith("ExecStartPre=")]
     assert len(lines) == 1, dropin
     return shlex.split(lines[0])
+
+
+def import_rendered_pause(node, scenario_name: str, pause_binary: bytes | None = None, *, cgroupfs: bool = False):
+    """Start the scenario's daemons and run the rendered drop-in's import command; returns (ctd, soci, layer digest).
+
+    ``cgroupfs``: the two deviations from the node's containerd config a pod sandbox needs in this box:
+    runc's cgroupfs driver instead of the rendered ``SystemdCgroup = true`` (no systemd for runc to ask
+    for a scope), and ``restrict_oom_score_adj = true`` (the box's root lacks CAP_SYS_RESOURCE, so the
+    sandbox's oom_score_adj -998 cannot be set; a node's containerd has it)."""
+    scenario = SCENARIOS[scenario_name]
+    files = {f.path: f.content for f in scenario.render().files}
+    argv = exec_start_pre(files[KUBELET_PAUSE_DROPIN_PATH])
+    config = files[CONTAINERD_CONFIG]
+    if cgroupfs:
+        assert config.count("SystemdCgroup = true") == 1, config
+        config = config.replace("SystemdCgroup = true", "SystemdCgroup = false")
+        doc = tomlkit.parse(config)
+        doc["plugins"]["io.containerd.cri.v1.runtime"]["restrict_oom_score_adj"] = True  # type: ignore[index]
+        config = tomlkit.dumps(doc)
+    ctd, soci = start_node_daemons(node, config, files[SOCI_CONFIG], "2", scenario.spec.tuning.root)
+    archive, layer_digest = pause_archive(pause_binary)
+    node.write(PAUSE_TAR, archive)
+    real = ctd._ctr_argv(*argv[1:-1], str(node.path(PAUSE_TAR)))
+    r = subprocess.run(real, capture_output=True, text=True, env=ctd.env(), check=False, timeout=120)
+    assert r.returncode == 0, f"{shlex.join(real)}\n{r.stderr}\n{r.stdout}"
+    return ctd, soci, layer_digest
+
+
+def cri(ctd, *args: str) -> dict:
+    r = subprocess.run([sys.executable, str(CRI_CLIENT), str(ctd.address), *args], capture_output=True, text=True, timeout=150, check=False)
+    out = json.loads(r.stdout or "{}") if r.stdout.strip().startswith("{") else {"error": "client", "message": r.stderr[-2000:]}
+    assert r.returncode == 0, f"cri {args}: {out}\n--- containerd log:\n{ctd.process.log_tail(60)}"
+    return out
+
+
+def test_pod_sandbox_runs_on_the_imported_pause_image_from_soci(node) -> None:
+    """containerd 2.2.4, as rendered: the imported pause image is the sandbox image, and a CRI
+    ``RunPodSandbox`` (host network, as for a hostNetwork pod; no CNI here) starts it from a SOCI snapshot."""
+    ctd, soci, _ = import_rendered_pause(node, "c22-lazy-ecr-release", daemon("pause").bin("pause").read_bytes(), cgroupfs=True)
+    assert ctd.daemon.upstream == "2.2.4"
+    before = set(ctd.ctr("snapshots", "--snapshotter", "soci", "ls", namespace="k8s.io").stdout.splitlines()[1:])
+    pod = None
+    try:
+        pod = cri(ctd, "runp", "soci-eks-sandbox", "--cgroup-parent", "/soci-eks-test")["pod_sandbox_id"]
+        assert cri(ctd, "podstatus", pod)["state"] == 0  # SANDBOX_READY
+        active = [ln.split() for ln in ctd.ctr("snapshots", "--snapshotter", "soci", "ls", namespace="k8s.io").stdout.splitlines()[1:] if ln not in before]
+        assert any(row[0] == pod and row[-1] == "Active" for row in active), active
+        assert ctd.ctr("snapshots", "--snapshotter", "overlayfs", "ls", namespace="k8s.io").stdout.splitlines()[1:] == []
+    finally:
+        if pod:
+            cri(ctd, "stopp", pod)
+            cri(ctd, "rmp", pod)
+        for parent in Path("/sys/fs/cgroup").glob("*/soci-eks-test"):  # the pod's cgroup parent on the host
+            parent.rmdir()
+    assert not list(Path("/sys/fs/cgroup").glob("*/soci-eks-test")), "a cgroup of the sandbox was left on the host"
 
 
 def test_rendered_pause_import_puts_the_pause_image_into_soci(node) -> None:

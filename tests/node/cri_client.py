@@ -14,6 +14,8 @@ on success, 1 with ``{"error": code, "message": ...}`` on an RPC error.
     cri_client.py SOCK status IMAGE
     cri_client.py SOCK list
     cri_client.py SOCK remove IMAGE
+    cri_client.py SOCK runp NAME [--cgroup-parent P]     RunPodSandbox (host network), prints the id
+    cri_client.py SOCK podstatus ID | stopp ID | rmp ID
 """
 
 from __future__ import annotations
@@ -52,7 +54,29 @@ _FIELDS: dict[str, list[tuple[str, int, int, str | None, bool]]] = {
     "ListImagesResponse": [("images", 1, _F.TYPE_MESSAGE, "Image", True)],
     "RemoveImageRequest": [("image", 1, _F.TYPE_MESSAGE, "ImageSpec", False)],
     "RemoveImageResponse": [],
+    # RuntimeService (a host-network pod sandbox, as the kubelet creates one for a hostNetwork pod)
+    "PodSandboxMetadata": [("name", 1, _F.TYPE_STRING, None, False), ("uid", 2, _F.TYPE_STRING, None, False), ("namespace", 3, _F.TYPE_STRING, None, False), ("attempt", 4, _F.TYPE_UINT32, None, False)],
+    "NamespaceOption": [("network", 1, _F.TYPE_INT32, None, False), ("pid", 2, _F.TYPE_INT32, None, False), ("ipc", 3, _F.TYPE_INT32, None, False)],
+    "LinuxSandboxSecurityContext": [("namespace_options", 1, _F.TYPE_MESSAGE, "NamespaceOption", False)],
+    "LinuxPodSandboxConfig": [("cgroup_parent", 1, _F.TYPE_STRING, None, False), ("security_context", 2, _F.TYPE_MESSAGE, "LinuxSandboxSecurityContext", False)],
+    "PodSandboxConfig": [
+        ("metadata", 1, _F.TYPE_MESSAGE, "PodSandboxMetadata", False),
+        ("hostname", 2, _F.TYPE_STRING, None, False),
+        ("log_directory", 3, _F.TYPE_STRING, None, False),
+        ("linux", 8, _F.TYPE_MESSAGE, "LinuxPodSandboxConfig", False),
+    ],
+    "RunPodSandboxRequest": [("config", 1, _F.TYPE_MESSAGE, "PodSandboxConfig", False), ("runtime_handler", 2, _F.TYPE_STRING, None, False)],
+    "RunPodSandboxResponse": [("pod_sandbox_id", 1, _F.TYPE_STRING, None, False)],
+    "PodSandboxStatusRequest": [("pod_sandbox_id", 1, _F.TYPE_STRING, None, False), ("verbose", 2, _F.TYPE_BOOL, None, False)],
+    "PodSandboxStatus": [("id", 1, _F.TYPE_STRING, None, False), ("state", 3, _F.TYPE_INT32, None, False)],
+    "PodSandboxStatusResponse": [("status", 1, _F.TYPE_MESSAGE, "PodSandboxStatus", False)],
+    "StopPodSandboxRequest": [("pod_sandbox_id", 1, _F.TYPE_STRING, None, False)],
+    "StopPodSandboxResponse": [],
+    "RemovePodSandboxRequest": [("pod_sandbox_id", 1, _F.TYPE_STRING, None, False)],
+    "RemovePodSandboxResponse": [],
 }
+NODE_NETWORK = 2
+"""NamespaceMode NODE: the sandbox shares the host's network namespace (no CNI needed)."""
 
 
 def _messages(api: str) -> dict[str, Any]:
@@ -73,7 +97,9 @@ def main(argv: list[str]) -> int:
 
     p = argparse.ArgumentParser()
     p.add_argument("socket")
-    p.add_argument("verb", choices=["pull", "status", "list", "remove"])
+    p.add_argument("verb", choices=["pull", "status", "list", "remove", "runp", "podstatus", "stopp", "rmp"])
+    p.add_argument("--cgroup-parent", default="")
+    p.add_argument("--log-directory", default="")
     p.add_argument("image", nargs="?")
     p.add_argument("--user")
     p.add_argument("--password")
@@ -83,8 +109,8 @@ def main(argv: list[str]) -> int:
     M = _messages(a.api)  # noqa: N806
     channel = grpc.insecure_channel(f"unix://{a.socket}")
 
-    def call(method: str, req: Any, resp: str) -> Any:
-        rpc = channel.unary_unary(f"/runtime.{a.api}.ImageService/{method}", request_serializer=lambda m: m.SerializeToString(), response_deserializer=M[resp].FromString)
+    def call(method: str, req: Any, resp: str, service: str = "ImageService") -> Any:
+        rpc = channel.unary_unary(f"/runtime.{a.api}.{service}/{method}", request_serializer=lambda m: m.SerializeToString(), response_deserializer=M[resp].FromString)
         return rpc(req, timeout=a.timeout)
 
     try:
@@ -99,8 +125,25 @@ def main(argv: list[str]) -> int:
         elif a.verb == "list":
             r = call("ListImages", M["ListImagesRequest"](), "ListImagesResponse")
             out = {"images": [_image(i) for i in r.images]}
-        else:
+        elif a.verb == "remove":
             call("RemoveImage", M["RemoveImageRequest"](image=M["ImageSpec"](image=a.image)), "RemoveImageResponse")
+            out = {}
+        elif a.verb == "runp":
+            cfg = M["PodSandboxConfig"](
+                metadata=M["PodSandboxMetadata"](name=a.image, uid=f"uid-{a.image}", namespace="default", attempt=0),
+                log_directory=a.log_directory,
+                linux=M["LinuxPodSandboxConfig"](cgroup_parent=a.cgroup_parent, security_context=M["LinuxSandboxSecurityContext"](namespace_options=M["NamespaceOption"](network=NODE_NETWORK))),
+            )
+            r = call("RunPodSandbox", M["RunPodSandboxRequest"](config=cfg), "RunPodSandboxResponse", "RuntimeService")
+            out = {"pod_sandbox_id": r.pod_sandbox_id}
+        elif a.verb == "podstatus":
+            r = call("PodSandboxStatus", M["PodSandboxStatusRequest"](pod_sandbox_id=a.image), "PodSandboxStatusResponse", "RuntimeService")
+            out = {"id": r.status.id, "state": r.status.state}
+        elif a.verb == "stopp":
+            call("StopPodSandbox", M["StopPodSandboxRequest"](pod_sandbox_id=a.image), "StopPodSandboxResponse", "RuntimeService")
+            out = {}
+        else:
+            call("RemovePodSandbox", M["RemovePodSandboxRequest"](pod_sandbox_id=a.image), "RemovePodSandboxResponse", "RuntimeService")
             out = {}
     except grpc.RpcError as e:
         print(json.dumps({"error": e.code().name, "message": e.details()}))

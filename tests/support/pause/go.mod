@@ -1,0 +1,3 @@
+module soci-eks/tests/support/pause
+
+go 1.26
