@@ -196,16 +196,18 @@ def merged_user_data(ours: bytes, plan: NodePlan, cluster: ClusterInfo, *, name:
         return tomlkit.dumps(doc).encode()
     msg = email.message_from_bytes(ours)
     parts = [(p.get_content_type() if p.get_content_type() != mime.SHELL else mime.SHELL, p.get_payload()) for p in msg.get_payload()]  # type: ignore[union-attr]
+    # As Karpenter serialises its NodeConfig struct (bootstrap/nodeadm.go): empty containerd and
+    # instance.localStorage objects, metadata {}, and the labels flag with its value in double quotes.
     node: dict[str, Any] = {
         "cluster": {"apiServerEndpoint": cluster.endpoint, "certificateAuthority": cluster.certificate_authority, "cidr": cluster.service_cidr, "name": cluster.name},
+        "containerd": {},
+        "instance": {"localStorage": {"strategy": "RAID0"} if spec.local_storage is LocalStorage.RAID0 else {}},
         "kubelet": {
             "config": {"clusterDNS": [dns], "maxPods": claim.max_pods, "registerWithTaints": _taints(spec)},
-            "flags": ["--node-labels=" + ",".join(f"{k}={v}" for k, v in sorted(labels.items()))],
+            "flags": ['--node-labels="' + ",".join(f"{k}={v}" for k, v in sorted(labels.items())) + '"'],
         },
     }
-    if spec.local_storage is LocalStorage.RAID0:
-        node["instance"] = {"localStorage": {"strategy": "RAID0"}}
-    karpenter_part = "# Karpenter Generated NodeConfig\n" + yaml.safe_dump({"apiVersion": nodeconfig.API_VERSION, "kind": "NodeConfig", "spec": node}, sort_keys=True)
+    karpenter_part = "# Karpenter Generated NodeConfig\n" + yaml.safe_dump({"apiVersion": nodeconfig.API_VERSION, "kind": "NodeConfig", "metadata": {}, "spec": node}, sort_keys=True)
     parts.append((mime.NODECONFIG, karpenter_part))
     lines = ["MIME-Version: 1.0", f'Content-Type: multipart/mixed; boundary="{mime.BOUNDARY}"', ""]
     for content_type, body in parts:
