@@ -13,7 +13,16 @@ import pytest
 from soci_component import rules
 from soci_component.render import mime, plan, render
 from soci_component.render.script import Auth
-from soci_component.spec import AmiPin, CredentialKind, EcrCredentialHelper, KubernetesSecrets, NodeGroupSpec, StaticCredentials, UpstreamRelease
+from soci_component.spec import (
+    AmiPin,
+    CredentialKind,
+    EcrCredentialHelper,
+    KubernetesSecrets,
+    NodeGroupSpec,
+    PullMode,
+    StaticCredentials,
+    UpstreamRelease,
+)
 from tests.support.scenarios import CLUSTER, SECRETS
 
 
@@ -108,3 +117,17 @@ def test_every_generated_shell_line_keeps_the_node_group_name_one_word() -> None
     script = render(planned(spec), CLUSTER, SECRETS).script
     log = [line for line in script.splitlines() if line.startswith("log 'node group")]
     assert len(log) == 1 and len(_words(log[0])) == 2 and _words(log[0])[1].startswith("node group a-b-c: ")
+
+
+def test_fallback_without_credentials_gets_the_rotating_ecr_helper_on_the_node() -> None:
+    """Mutant fallback-default-credentials-cri-proxy, in the node's files: fallback lazily loads, so its default is the rotating
+    ECR helper for the cluster's own registry, not cri-proxy (whose credentials expire after ~12 h on ECR, soci#1084)."""
+    import json
+    import tomllib
+
+    spec = group(pull_mode=PullMode.LAZY_WITH_PARALLEL_FALLBACK, soci_source=UpstreamRelease())
+    node = render(planned(spec), CLUSTER, SECRETS)
+    docker = json.loads(node.file("/root/.docker/config.json").content)
+    assert docker == {"credHelpers": {"111122223333.dkr.ecr.us-west-2.amazonaws.com": "ecr-login"}}
+    assert "cri_keychain" not in tomllib.loads(node.file("/etc/soci-snapshotter-grpc/config.toml").content)
+    assert "config" not in node.nodeconfig["spec"].get("kubelet", {})  # no imageServiceEndpoint: the kubelet talks to containerd
