@@ -133,3 +133,20 @@ def test_the_comparison_can_fail() -> None:
     wrong = real_merge(spec, ours.user_data, karpenter.NodeClaim(max_pods=17))
     assert real != wrong
     assert base64.b64encode(real) != base64.b64encode(wrong)
+
+
+@pytest.mark.parametrize(("name", "spec"), [v for v in VARIANTS if v[1].os is OperatingSystem.AL2023], ids=[n for n, s in VARIANTS if s.os is OperatingSystem.AL2023])
+def test_nodeadm_validates_every_nodeconfig_karpenter_delivers(name: str, spec: NodePoolSpec, tmp_path: Path) -> None:
+    """Each NodeConfig part of the merged MIME, ours and Karpenter's, passes the real nodeadm's
+    ``config check`` (the 2024 nodeadm the proxy serves: see test_nodeadm.py for what that proves)."""
+    from node.test_nodeadm import check, nodeconfig_parts
+
+    _, ours, _ = rendered_pool(spec)
+    merged = real_merge(spec, ours.user_data, karpenter.NodeClaim())
+    found = nodeconfig_parts(merged)
+    assert len(found) >= 2
+    for i, part in enumerate(found):
+        f = tmp_path / f"part{i}.yaml"
+        f.write_bytes(part)
+        r = check(f)
+        assert r.returncode == 0 and "Configuration is valid" in r.stderr + r.stdout, r.stderr[-1500:]
