@@ -34,6 +34,7 @@ class FileSpec:
     size: int = 0
     seed: int = 0
     data: bytes | None = None
+    mode: int = 0o644
     compressible: bool = False
     """A quarter random bytes, three quarters text-like runs: gzip -6 makes it ~1.7x smaller and inflating it is real
     work, as for a typical image layer (pure random data is stored, and "decompresses" at memcpy speed)."""
@@ -126,7 +127,7 @@ def _tar(files: Sequence[FileSpec]) -> bytes:
                     tar.addfile(info)
             data = f.content()
             info = tarfile.TarInfo(f.path)
-            info.size, info.mode, info.mtime = len(data), 0o644, 1700000000
+            info.size, info.mode, info.mtime = len(data), f.mode, 1700000000
             tar.addfile(info, io.BytesIO(data))
     return buf.getvalue()
 
@@ -244,7 +245,8 @@ class RegistryClient:
 
 
 def random_layers(
-    sizes_mib: Sequence[int], *, seed: int = 7, base_mib: int = 12, marker: bytes = b"hello from the last layer\n", compressible: bool = False
+    sizes_mib: Sequence[int], *, seed: int = 7, base_mib: int = 12, marker: bytes = b"hello from the last layer\n", compressible: bool = False,
+    base_files: Sequence[FileSpec] = (),
 ) -> list[LayerSpec]:
     """A base layer (``base_mib`` of random data + small files), then one layer per size (one big random
     file + a small one each); the last layer also has ``app/marker.txt``: the "small file in a late layer".
@@ -258,6 +260,7 @@ def random_layers(
                 FileSpec("etc/os-release", data=b'NAME="soci-eks test image"\nID=soci-eks-test\n'),
                 FileSpec("app/run", data=b"#!/bin/sh\necho soci-eks\n"),
                 FileSpec("usr/lib/base.bin", size=base_mib * MiB, seed=seed * 1000),
+                *base_files,
             )
         )
     ]

@@ -118,13 +118,13 @@ class Published:
         self.registry.start()
 
 
-def publish(base: Path, *, layers_mib: tuple[int, ...] = (96, 64, 48), name: str = "e2e", compressible: bool = False) -> Published:
+def publish(base: Path, *, layers_mib: tuple[int, ...] = (96, 64, 48), name: str = "e2e", compressible: bool = False, base_files: tuple[images.FileSpec, ...] = ()) -> Published:
     """Start the registry, push the image and an index-less image, build and push the SOCI index.
 
     The caller stops ``published.registry``."""
     tls = make_tls(base / "tls", names=[HOST])
     password = "pw-" + secrets.token_hex(12)
-    image = images.build(images.random_layers(layers_mib, compressible=compressible), name=name)
+    image = images.build(images.random_layers(layers_mib, compressible=compressible, base_files=base_files), name=name)
     plain = images.build([images.LayerSpec((images.FileSpec("srv/plain.bin", size=12 * images.MiB, seed=99), images.FileSpec("srv/hello.txt", data=b"no index here\n")))], name="plain")
     reg = Registry(base / "registry", hostname=HOST, tls=tls, users={USER: password})
     reg.start()
