@@ -112,3 +112,24 @@ def test_rendered_pause_import_puts_the_pause_image_into_soci(node) -> None:
     assert layer_digest in ctd.ctr("content", "ls", "-q", namespace="k8s.io").stdout.split()
     # and overlayfs got nothing: SOCI owns the pause image from the first sandbox on
     assert ctd.ctr("snapshots", "--snapshotter", "overlayfs", "ls", namespace="k8s.io").stdout.splitlines()[1:] == []
+
+
+def test_cri_image_fs_is_socis_root_only_with_exports_root(node) -> None:
+    """The kubelet's image GC and ephemeral-storage accounting watch the filesystems the CRI's
+    ``ImageFsInfo`` names. containerd 2.2.4 with the rendered ``[proxy_plugins.soci.exports] root``
+    names SOCI's root; without it, ``<containerd root>/io.containerd.snapshotter.v1.soci``, a path
+    nothing writes to (the "known bug" of the seed config)."""
+    scenario = SCENARIOS["c22-lazy-ecr-release"]
+    files = {f.path: f.content for f in scenario.render().files}
+    config = files[CONTAINERD_CONFIG]
+    ctd, soci = start_node_daemons(node, config, files[SOCI_CONFIG], "2", scenario.spec.tuning.root)
+    assert ctd.daemon.upstream == "2.2.4"
+    assert cri(ctd, "imagefs")["image_filesystems"] == [str(soci.root)]
+    ctd.stop()
+    soci.stop()
+
+    doc = tomlkit.parse(config)
+    del doc["proxy_plugins"]["soci"]["exports"]  # type: ignore[index]
+    ctd2, _ = start_node_daemons(node, tomlkit.dumps(doc), files[SOCI_CONFIG], "2", scenario.spec.tuning.root)
+    fs = cri(ctd2, "imagefs")["image_filesystems"]
+    assert fs == [str(node.path("/var/lib/containerd/io.containerd.snapshotter.v1.soci"))] and fs != [str(soci.root)]

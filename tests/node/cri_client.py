@@ -16,6 +16,7 @@ on success, 1 with ``{"error": code, "message": ...}`` on an RPC error.
     cri_client.py SOCK remove IMAGE
     cri_client.py SOCK runp NAME [--cgroup-parent P]     RunPodSandbox (host network), prints the id
     cri_client.py SOCK podstatus ID | stopp ID | rmp ID
+    cri_client.py SOCK imagefs                           ImageFsInfo: the filesystems the kubelet's image GC watches
 """
 
 from __future__ import annotations
@@ -54,6 +55,10 @@ _FIELDS: dict[str, list[tuple[str, int, int, str | None, bool]]] = {
     "ListImagesResponse": [("images", 1, _F.TYPE_MESSAGE, "Image", True)],
     "RemoveImageRequest": [("image", 1, _F.TYPE_MESSAGE, "ImageSpec", False)],
     "RemoveImageResponse": [],
+    "ImageFsInfoRequest": [],
+    "FilesystemIdentifier": [("mountpoint", 1, _F.TYPE_STRING, None, False)],
+    "FilesystemUsage": [("timestamp", 1, _F.TYPE_INT64, None, False), ("fs_id", 2, _F.TYPE_MESSAGE, "FilesystemIdentifier", False)],
+    "ImageFsInfoResponse": [("image_filesystems", 1, _F.TYPE_MESSAGE, "FilesystemUsage", True), ("container_filesystems", 2, _F.TYPE_MESSAGE, "FilesystemUsage", True)],
     # RuntimeService (a host-network pod sandbox, as the kubelet creates one for a hostNetwork pod)
     "PodSandboxMetadata": [("name", 1, _F.TYPE_STRING, None, False), ("uid", 2, _F.TYPE_STRING, None, False), ("namespace", 3, _F.TYPE_STRING, None, False), ("attempt", 4, _F.TYPE_UINT32, None, False)],
     "NamespaceOption": [("network", 1, _F.TYPE_INT32, None, False), ("pid", 2, _F.TYPE_INT32, None, False), ("ipc", 3, _F.TYPE_INT32, None, False)],
@@ -97,7 +102,7 @@ def main(argv: list[str]) -> int:
 
     p = argparse.ArgumentParser()
     p.add_argument("socket")
-    p.add_argument("verb", choices=["pull", "status", "list", "remove", "runp", "podstatus", "stopp", "rmp"])
+    p.add_argument("verb", choices=["pull", "status", "list", "remove", "runp", "podstatus", "stopp", "rmp", "imagefs"])
     p.add_argument("--cgroup-parent", default="")
     p.add_argument("--log-directory", default="")
     p.add_argument("image", nargs="?")
@@ -128,6 +133,9 @@ def main(argv: list[str]) -> int:
         elif a.verb == "remove":
             call("RemoveImage", M["RemoveImageRequest"](image=M["ImageSpec"](image=a.image)), "RemoveImageResponse")
             out = {}
+        elif a.verb == "imagefs":
+            r = call("ImageFsInfo", M["ImageFsInfoRequest"](), "ImageFsInfoResponse")
+            out = {"image_filesystems": [f.fs_id.mountpoint for f in r.image_filesystems], "container_filesystems": [f.fs_id.mountpoint for f in r.container_filesystems]}
         elif a.verb == "runp":
             cfg = M["PodSandboxConfig"](
                 metadata=M["PodSandboxMetadata"](name=a.image, uid=f"uid-{a.image}", namespace="default", attempt=0),
