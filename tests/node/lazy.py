@@ -118,19 +118,23 @@ class Published:
         self.registry.start()
 
 
-def publish(base: Path, *, layers_mib: tuple[int, ...] = (96, 64, 48), name: str = "e2e", compressible: bool = False, base_files: tuple[images.FileSpec, ...] = ()) -> Published:
+def publish(
+    base: Path, *, layers_mib: tuple[int, ...] = (96, 64, 48), name: str = "e2e", compressible: bool = False, base_files: tuple[images.FileSpec, ...] = (),
+    host: str = HOST, user: str = USER, password: str | None = None,
+) -> Published:
     """Start the registry, push the image and an index-less image, build and push the SOCI index.
 
+    ``host``/``user``/``password``: the registry's name and its one account (default: a random password).
     The caller stops ``published.registry``."""
-    tls = make_tls(base / "tls", names=[HOST])
-    password = "pw-" + secrets.token_hex(12)
+    tls = make_tls(base / "tls", names=[host])
+    password = password or "pw-" + secrets.token_hex(12)
     image = images.build(images.random_layers(layers_mib, compressible=compressible, base_files=base_files), name=name)
     plain = images.build([images.LayerSpec((images.FileSpec("srv/plain.bin", size=12 * images.MiB, seed=99), images.FileSpec("srv/hello.txt", data=b"no index here\n")))], name="plain")
-    reg = Registry(base / "registry", hostname=HOST, tls=tls, users={USER: password})
+    reg = Registry(base / "registry", hostname=host, tls=tls, users={user: password})
     reg.start()
     try:
         pub = Published(reg, tls, password, image, plain)
-        client = images.RegistryClient(f"https://127.0.0.1:{reg.port}", user=USER, password=password, cafile=tls.ca)
+        client = images.RegistryClient(f"https://127.0.0.1:{reg.port}", user=user, password=password, cafile=tls.ca)
         t = time.monotonic()
         client.push_image(image, REPO, "unindexed")
         client.push_image(image, V1_REPO, "v1")
@@ -138,8 +142,8 @@ def publish(base: Path, *, layers_mib: tuple[int, ...] = (96, 64, 48), name: str
         pub.build_log["push_s"] = time.monotonic() - t
         t = time.monotonic()
         env = {"SSL_CERT_FILE": str(tls.ca)}
-        auth = ("--user", f"{USER}:{password}", "--tlscacert", str(tls.ca))
-        with Node(base / "indexer", hosts={HOST: "127.0.0.1"}) as node, Containerd(node, "2", 'version = 3\n', env=env) as ctd:
+        auth = ("--user", f"{user}:{password}", "--tlscacert", str(tls.ca))
+        with Node(base / "indexer", hosts={host: "127.0.0.1"}) as node, Containerd(node, "2", 'version = 3\n', env=env) as ctd:
             soci = Soci(node, "", env=env)  # the CLI only
             # v2: convert into a new image (index + SOCI index manifest) and push it with ctr
             ctd.ctr("images", "pull", "--local", *auth, pub.unindexed_ref)
@@ -277,7 +281,7 @@ def docker_config_for(b: NodeBootstrap, registry_host: str) -> str | None:
 @contextlib.contextmanager
 def lazy_node(
     base: Path, pub: Published, scenario: str, *, helper_password: str | None = None, snapshotter: str = "soci", rendered: NodeBootstrap | None = None, hosts: dict[str, str] | None = None,
-    ca_file: Path | None = None,
+    ca_file: Path | None = None, helper: Path | None = None, soci_env: dict[str, str] | None = None,
 ) -> Iterator[LazyNode]:
     """Start soci (rendered ``/etc/soci-snapshotter-grpc/config.toml``) then containerd (rendered
     ``/etc/containerd/config.toml``) on a fresh node; the rendered docker config (if any) goes to
@@ -286,20 +290,25 @@ def lazy_node(
     ``snapshotter="overlayfs"``: the same, but the CRI plugin's snapshotter set back to containerd's
     default (the baseline for benchmarks). ``rendered``: a node rendered from another spec (named
     ``scenario`` in reports); ``hosts``: more names for the node's ``/etc/hosts``; ``ca_file``: the CA
-    bundle the daemons trust (default: the published registry's CA)."""
+    bundle the daemons trust (default: the published registry's CA); ``helper``: a real
+    ``docker-credential-ecr-login`` to put on SOCI's ``PATH`` instead of the stand-in; ``soci_env``: more
+    environment for SOCI (and so for the helper it runs)."""
     b = rendered if rendered is not None else SCENARIOS[scenario].render()
     helper_dir = base / "helper"
     helper_dir.mkdir(parents=True)
-    helper = helper_dir / "docker-credential-ecr-login"
-    helper.write_text(CREDENTIAL_HELPER.format(python=sys.executable))
-    helper.chmod(0o755)
+    stand_in = helper_dir / "docker-credential-ecr-login"
+    if helper is not None:
+        stand_in.symlink_to(helper)
+    else:
+        stand_in.write_text(CREDENTIAL_HELPER.format(python=sys.executable))
+        stand_in.chmod(0o755)
     (helper_dir / "creds.json").write_text(json.dumps({pub.registry.host: [USER, helper_password or pub.password]}))
     ca_env = {"SSL_CERT_FILE": str(ca_file or pub.tls.ca)}
     with Node(base / "node", hosts={HOST: "127.0.0.1", **(hosts or {})}) as node:
         dc = docker_config_for(b, pub.registry.host)
         if dc is not None:
             node.write(DOCKER_CONFIG_PATH, dc, 0o600)
-        soci = Soci(node, b.file(SOCI_CONFIG_PATH).content, env={**ca_env, "PATH": f"{helper_dir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"})
+        soci = Soci(node, b.file(SOCI_CONFIG_PATH).content, env={**ca_env, "PATH": f"{helper_dir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", **(soci_env or {})})
         config = b.file(CONTAINERD_CONFIG_PATH).content
         if snapshotter != "soci":
             config = _with_cri_snapshotter(config, snapshotter)
