@@ -141,18 +141,46 @@ class NodeClaim:
 
     max_pods: int = 58
     """What Karpenter derives from the instance type's ENIs when the EC2NodeClass sets no kubelet.maxPods (58 on m7i.2xlarge)."""
+    capacity_type: str | None = None
+    """The capacity type Karpenter launched (``on-demand``, ``spot``); unset: ``spot`` when the pool allows it
+    (Karpenter launches the cheapest offering), else ``on-demand``. It becomes the ``karpenter.sh/capacity-type`` label."""
 
 
 UNREGISTERED_TAINT = {"key": "karpenter.sh/unregistered", "effect": "NoExecute"}
 """Karpenter adds it to every node until the node registers (sigs.k8s.io/karpenter pkg/apis/v1)."""
 
 
-def karpenter_labels(spec: NodePoolSpec, name: str) -> dict[str, str]:
-    return {**spec.node_labels, "karpenter.sh/nodepool": name}
+_NOT_CUSTOM_LABEL_DOMAINS = ("karpenter.sh", "karpenter.k8s.aws", "kubernetes.io", "k8s.io")
+_FORBIDDEN_LABEL_DOMAINS = ("node-restriction.kubernetes.io", "kubernetes.io", "k8s.io")
+
+
+def _in_domains(key: str, domains: Sequence[str]) -> bool:
+    ns = key.split("/", 1)[0] if "/" in key else ""
+    return any(ns == d or ns.endswith("." + d) for d in domains)
+
+
+def karpenter_labels(spec: NodePoolSpec, name: str, *, node_class: str | None = None, claim: NodeClaim = NodeClaim()) -> dict[str, str]:
+    """The labels Karpenter passes to the node's bootstrap (its kubelet ``--node-labels`` / Bottlerocket ``node-labels``).
+
+    As sigs.k8s.io/karpenter's NodeClaimTemplate makes them: the NodePool template's labels,
+    ``karpenter.sh/nodepool``, ``karpenter.k8s.aws/ec2nodeclass`` and the value of each custom-label ``In``
+    requirement (a custom key under NotIn/Exists/Gt/Lt gets a random value from Karpenter: not shown);
+    then ``karpenter.sh/capacity-type`` (launch-template provider) and without the kubernetes.io/k8s.io
+    labels the kubelet may not set itself (amifamily.RejectForbiddenLabels; Karpenter puts those on the Node)."""
+    labels = {**spec.node_labels, "karpenter.sh/nodepool": name, "karpenter.k8s.aws/ec2nodeclass": node_class or name}
+    for r in spec.requirements:
+        if r.operator.value == "In" and not _in_domains(r.key, _NOT_CUSTOM_LABEL_DOMAINS):
+            labels[r.key] = r.values[0]
+    labels["karpenter.sh/capacity-type"] = claim.capacity_type or ("spot" if CapacityType.SPOT in spec.capacity_types else "on-demand")
+    return {k: v for k, v in labels.items() if not _in_domains(k, _FORBIDDEN_LABEL_DOMAINS)}
 
 
 def _taints(spec: NodePoolSpec) -> list[dict[str, str]]:
-    return [*({"key": t.key, **({"value": t.value} if t.value else {}), "effect": t.effect.value} for t in spec.taints), UNREGISTERED_TAINT]
+    """The NodePool's taints, then Karpenter's unregistered taint unless a taint of that key and effect is there already."""
+    taints = [{"key": t.key, **({"value": t.value} if t.value else {}), "effect": t.effect.value} for t in spec.taints]
+    if not any(t["key"] == UNREGISTERED_TAINT["key"] and t["effect"] == UNREGISTERED_TAINT["effect"] for t in taints):
+        taints.append(UNREGISTERED_TAINT)
+    return taints
 
 
 def merged_user_data(ours: bytes, plan: NodePlan, cluster: ClusterInfo, *, name: str, claim: NodeClaim = NodeClaim()) -> bytes:
@@ -165,7 +193,7 @@ def merged_user_data(ours: bytes, plan: NodePlan, cluster: ClusterInfo, *, name:
     spec = plan.spec
     assert isinstance(spec, NodePoolSpec)
     dns = cluster_dns_ip(cluster.service_cidr)
-    labels = karpenter_labels(spec, name)
+    labels = karpenter_labels(spec, name, claim=claim)
     if plan.bottlerocket is not None:
         doc = tomlkit.parse(ours.decode())
         settings = doc["settings"]
