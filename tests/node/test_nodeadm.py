@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from daemons import daemon
 
+from soci_component.spec import OperatingSystem
+from tests.karpenter import POOLS, karpenter_merged
 from tests.support.scenarios import SCENARIOS, al2023_scenarios
 
 NODECONFIG = "application/node.eks.aws"
@@ -71,3 +73,19 @@ def test_nodeadm_accepts_misspelt_fields_and_gates_silently(tmp_path: Path) -> N
     )
     r = check(f)
     assert r.returncode == 0 and "Configuration is valid" in r.stderr + r.stdout, r.stderr[-1000:]
+
+
+AL2023_POOLS = sorted(name for name, spec in POOLS.items() if spec.os is OperatingSystem.AL2023)
+
+
+@pytest.mark.parametrize("pool_name", AL2023_POOLS)
+def test_nodeadm_validates_every_nodeconfig_karpenter_delivers(pool_name: str, tmp_path: Path) -> None:
+    """Each NodeConfig part of a pool's MIME after Karpenter's real merge (ours, then Karpenter's) passes
+    the real nodeadm's ``config check``."""
+    found = nodeconfig_parts(karpenter_merged(pool_name))
+    assert len(found) >= 2, "our part(s) and Karpenter's"
+    for i, part in enumerate(found):
+        f = tmp_path / f"part{i}.yaml"
+        f.write_bytes(part)
+        r = check(f)
+        assert r.returncode == 0 and "Configuration is valid" in r.stderr + r.stdout, r.stderr[-1500:]
