@@ -45,18 +45,17 @@ from pathlib import Path
 from typing import Any
 
 from ..spec import k8s_minor, parse_version
+from .bottlerocket_git import CORE_KIT_URL, SOCI_PACKAGE
 
 __all__ = ["CORE_KIT_URL", "DEFAULT_CONTAINERD", "WEBSITE_URL", "parse_package_list", "website_releases"]
 
 WEBSITE_URL = "https://github.com/bottlerocket-os/bottlerocket-project-website"
-CORE_KIT_URL = "https://github.com/bottlerocket-os/bottlerocket-core-kit"
 DEFAULT_CONTAINERD = "containerd-1.7"
 """The core kit's default containerd provider: ``Provides: containerd = %{package_priority_epoch}:`` is 2 in
 ``containerd-1.7.spec`` and 0 in the ``containerd-2.x`` specs (read in the core kit's source, e.g.
 bottlerocket-core-kit@be1df9b68cbf63125915472a1853c78816cabdf0 ``packages/containerd-1.7/containerd-1.7.spec``,
 containerd 1.7.29, epoch 2; ``packages/containerd-2.1/containerd-2.1.spec``, epoch 0). Each row cites the spec at
 the core-kit tag its package list names (``containerdDefault``), where the epoch can be checked for that release."""
-SOCI_PACKAGE = "soci-snapshotter"
 
 _PACKAGES = re.compile(r"^content/en/os/(?P<line>[0-9]+\.[0-9]+\.x)/version-information/packages/(?P<release>[0-9]+\.[0-9]+\.[0-9]+)/(?P<file>[^/]+)$")
 _K8S_VARIANT = re.compile(r"^aws-k8s-(?P<k8s>1\.[0-9]+)(?P<nvidia>-nvidia)?$")

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import base64
 import json
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
-from daemons import Process, daemon, free_port
+from daemons import daemon
 
 from node.lazy import lazy_node, publish
+from tests.support.moto_server import PLACEHOLDER_KEYS, moto_server
 
 ACCOUNT, REGION = "123456789012", "us-west-2"
 ECR_HOST = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
@@ -28,18 +26,11 @@ TOKEN_PASSWORD = f"{ACCOUNT}-auth-token"
 
 
 def test_real_ecr_helper_fetches_the_token_from_moto_and_soci_loads_lazily(tmp_path: Path) -> None:
-    port = free_port()
-    moto = Process("moto server", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], env={"PATH": "/usr/bin:/bin"}, log=tmp_path / "moto.log")
-    moto.start()
-    try:
-        moto.wait_until(lambda: _answers(port), f"moto on 127.0.0.1:{port}", 30)
+    with moto_server(tmp_path) as (endpoint, moto):
         pub = publish(tmp_path / "published", layers_mib=(24, 16), name="ecr", host=ECR_HOST, user="AWS", password=TOKEN_PASSWORD)
         try:
             helper = daemon("ecr-login").bin("docker-credential-ecr-login")
-            env = {
-                "AWS_ENDPOINT_URL_ECR": f"http://127.0.0.1:{port}", "AWS_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                "AWS_EC2_METADATA_DISABLED": "true", "AWS_ECR_DISABLE_CACHE": "true",
-            }
+            env = {**PLACEHOLDER_KEYS, "AWS_ENDPOINT_URL_ECR": endpoint, "AWS_REGION": REGION, "AWS_EC2_METADATA_DISABLED": "true", "AWS_ECR_DISABLE_CACHE": "true"}
             with lazy_node(tmp_path / "n", pub, "c22-lazy-ecr-release", hosts={ECR_HOST: "127.0.0.1"}, helper=helper, soci_env=env) as ln:
                 dc = json.loads(ln.node.path("/root/.docker/config.json").read_text())
                 assert dc["credHelpers"] == {pub.registry.host: "ecr-login"}
@@ -54,15 +45,3 @@ def test_real_ecr_helper_fetches_the_token_from_moto_and_soci_loads_lazily(tmp_p
                 assert TOKEN_PASSWORD not in ln.soci.log_text() and token not in ln.soci.log_text()
         finally:
             pub.registry.stop()
-    finally:
-        moto.stop()
-
-
-def _answers(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=2):
-            return True
-    except Exception:  # noqa: BLE001 - not up yet
-        return False
-    finally:
-        time.sleep(0.1)

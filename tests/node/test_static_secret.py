@@ -15,14 +15,11 @@ import json
 import os
 import re
 import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import boto3
-from daemons import Process, free_port
 
+from tests.support.moto_server import PLACEHOLDER_KEYS, moto_server
 from tests.support.scenarios import SCENARIOS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -48,19 +45,15 @@ def boot_script(name: str) -> str:
 def test_add_auth_with_the_real_aws_cli_against_moto(tmp_path: Path) -> None:
     script = boot_script("c22-lazy-static-release")
     assert re.search(r'^add_auth "\$DOCKER_CONFIG_FILE" "\$REGION" registry\.example\.com arn:aws:secretsmanager:\S+$', script, re.M)
-    port = free_port()
-    moto = Process("moto server", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], env={"PATH": "/usr/bin:/bin"}, log=tmp_path / "moto.log")
-    moto.start()
-    try:
-        moto.wait_until(lambda: _answers(port), f"moto on 127.0.0.1:{port}", 30)
-        aws = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-west-2"}
-        sm = boto3.client("secretsmanager", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-west-2", aws_access_key_id="testing", aws_secret_access_key="testing")
+    with moto_server(tmp_path) as (endpoint, moto):
+        sm = boto3.client("secretsmanager", endpoint_url=endpoint, region_name="us-west-2",
+                          aws_access_key_id=PLACEHOLDER_KEYS["AWS_ACCESS_KEY_ID"], aws_secret_access_key=PLACEHOLDER_KEYS["AWS_SECRET_ACCESS_KEY"])
         password = "pw-" + os.urandom(8).hex()
         arn = sm.create_secret(Name="soci-eks/registry", SecretString=json.dumps({"username": "puller", "password": password}))["ARN"]
         cfg = tmp_path / "root" / ".docker" / "config.json"
         cfg.parent.mkdir(parents=True)
         cfg.write_text("{}")
-        env = {**aws, "PATH": f"{REPO / '.venv' / 'bin'}:/usr/bin:/bin", "AWS_ENDPOINT_URL_SECRETS_MANAGER": f"http://127.0.0.1:{port}", "HOME": str(tmp_path)}
+        env = {**PLACEHOLDER_KEYS, "AWS_DEFAULT_REGION": "us-west-2", "PATH": f"{REPO / '.venv' / 'bin'}:/usr/bin:/bin", "AWS_ENDPOINT_URL_SECRETS_MANAGER": endpoint, "HOME": str(tmp_path)}
 
         def run(secret_arn: str) -> subprocess.CompletedProcess[str]:
             body = "set -eEuo pipefail\n" + script_functions(script) + '\nadd_auth "$1" us-west-2 registry.example.com "$2"\n'
@@ -76,15 +69,3 @@ def test_add_auth_with_the_real_aws_cli_against_moto(tmp_path: Path) -> None:
         r = run(arn.replace("soci-eks/registry", "soci-eks/other"))
         assert r.returncode != 0 and "secretsmanager:GetSecretValue" in r.stderr and password not in r.stdout + r.stderr
         assert json.loads(cfg.read_text())["auths"]["registry.example.com"], "a failed read leaves the earlier config intact"
-    finally:
-        moto.stop()
-
-
-def _answers(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=2):
-            return True
-    except Exception:  # noqa: BLE001 - not up yet
-        return False
-    finally:
-        time.sleep(0.1)
