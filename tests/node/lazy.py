@@ -353,14 +353,4 @@ def soci_config_keys(binary: Path) -> set[str]:
     return {m.decode() for m in re.findall(rb'toml:"([a-z0-9_]+)"', data)}
 
 
-def leaf_keys(doc: dict[str, Any], prefix: str = "") -> list[str]:
-    out = []
-    for k, v in doc.items():
-        if isinstance(v, dict):
-            out += leaf_keys(v, f"{prefix}{k}.")
-        else:
-            out.append(f"{prefix}{k}")
-    return out
-
-
-__all__ = ["HOST", "USER", "REPO", "LazyNode", "Published", "lazy_node", "publish", "read_with_timeout", "soci_config_keys", "leaf_keys", "sha256_of"]
+__all__ = ["HOST", "USER", "REPO", "LazyNode", "Published", "lazy_node", "publish", "read_with_timeout", "soci_config_keys", "sha256_of"]
