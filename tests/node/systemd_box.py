@@ -79,21 +79,22 @@ class BootFailed(RuntimeError):
 class SystemdBox:
     """A node booted by systemd in namespaces of its own; see the module docstring."""
 
-    def __init__(self, base: Path, *, hostname: str = "ip-10-0-0-10.us-west-2.compute.internal") -> None:
+    def __init__(self, base: Path, *, hostname: str = "ip-10-0-0-10.us-west-2.compute.internal", proc_sys: dict[str, str] | None = None) -> None:
         self.base = Path(base)
         self.upper, self.work, self.merged = self.base / "upper", self.base / "work", self.base / "merged"
         self.varlib, self.ctl = self.base / "varlib", self.base / "ctl"
         for d in (self.upper, self.work, self.merged, self.varlib, self.ctl):
             d.mkdir(parents=True, exist_ok=True)
         self.hostname = hostname
+        self.proc_sys = dict(proc_sys or {})
+        """Kernel settings the box shows (files bound over ``/proc/sys/<key>``) instead of the machine's, which it must not change."""
         self.id = uuid.uuid4().hex[:12]
         self.holder: subprocess.Popen[bytes] | None = None
         self.init_pid: int | None = None
         self.boots: list[float] = []
         """Seconds from exec of systemd to READY=1, per boot."""
         self._cgroups: list[Path] = []
-        self._net_fd: int | None = None
-        self._orig_net: int | None = None
+        self._netns: subprocess.Popen[bytes] | None = None
         self._mask_machine_units()
 
     # -- the AMI ------------------------------------------------------------------------------
@@ -184,6 +185,12 @@ class SystemdBox:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         sock.bind(str(notify))
         sock.settimeout(0.5)
+        sysdir = self.ctl / "proc-sys"
+        sysdir.mkdir(exist_ok=True)
+        fake = []
+        for key, value in self.proc_sys.items():
+            (sysdir / key.replace("/", ".")).write_text(value + "\n")
+            fake.append(f"mount --bind {sysdir / key.replace('/', '.')} {m}/proc/sys/{key}")
         devs = "\n".join(f"touch {m}/dev/{d} && mount --bind /dev/{d} {m}/dev/{d}" for d in DEVICES if Path(f"/dev/{d}").exists())
         setup = textwrap.dedent(
             f"""\
@@ -197,6 +204,7 @@ class SystemdBox:
             mount -t proc -o nosuid,nodev,noexec proc {m}/proc
             mount --bind {m}/proc/sys {m}/proc/sys
             mount --bind {m}/proc/sys/net {m}/proc/sys/net
+            {textwrap.indent(chr(10).join(fake), "            ").strip()}
             mount -o remount,bind,ro {m}/proc/sys
             mount --rbind /sys {m}/sys
             mount -o remount,bind,ro {m}/sys
@@ -208,8 +216,6 @@ class SystemdBox:
             ln -s pts/ptmx {m}/dev/ptmx
             mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs {m}/dev/shm
             ln -s /proc/self/fd {m}/dev/fd; ln -s /proc/self/fd/0 {m}/dev/stdin; ln -s /proc/self/fd/1 {m}/dev/stdout; ln -s /proc/self/fd/2 {m}/dev/stderr
-            ip link set lo up
-            ip addr add {IMDS_ADDRESS}/32 dev lo
             exec env -i container=soci-eks-box NOTIFY_SOCKET={notify} PATH={BOX_PATH} \\
               chroot {m} /lib/systemd/systemd --system --log-target=journal-or-kmsg --show-status=false --unit=multi-user.target
             """
@@ -220,7 +226,7 @@ class SystemdBox:
         log.write(f"# boot {len(self.boots) + 1}\n".encode())
         log.flush()
         self.holder = subprocess.Popen(
-            ["bash", "-c", f"{enter} exec unshare --mount --pid --fork --uts --ipc --net --cgroup --propagation private --kill-child bash -c {shlex.quote(setup)}"],
+            ["bash", "-c", f"{enter} exec nsenter --net=/proc/{self._net_holder()}/ns/net unshare --mount --pid --fork --uts --ipc --cgroup --propagation private --kill-child bash -c {shlex.quote(setup)}"],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         log.close()
@@ -328,12 +334,28 @@ class SystemdBox:
         return out
 
     # -- the box's network, for the test's servers ---------------------------------------------
+    def _net_holder(self) -> int:
+        """The box's network namespace, held by a process of its own: it outlives boots (like the
+        instance's network interface), so servers started before the first boot serve every boot."""
+        if self._netns is None or self._netns.poll() is not None:
+            ready = self.ctl / "net-ready"
+            ready.unlink(missing_ok=True)
+            self._netns = subprocess.Popen(
+                ["unshare", "--net", "bash", "-c", f"set -e; ip link set lo up; ip addr add {IMDS_ADDRESS}/32 dev lo; : >{ready}; exec sleep infinity"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            )
+            deadline = time.monotonic() + 10
+            while not ready.exists():
+                if self._netns.poll() is not None or time.monotonic() > deadline:
+                    raise BootFailed("could not make the box's network namespace")
+                time.sleep(0.02)
+        return self._netns.pid
+
     @contextlib.contextmanager
     def net(self) -> Iterator[None]:
         """Run the block (and every process it starts) in the box's network namespace."""
-        assert self.init_pid is not None, "boot first: the namespace is the box init's"
         orig = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-        fd = os.open(f"/proc/{self.init_pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(f"/proc/{self._net_holder()}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
         try:
             _check(_libc.setns(fd, _CLONE_NEWNET), "setns into the box's network namespace")
             yield
@@ -378,6 +400,11 @@ class SystemdBox:
         finally:
             self._kill()
             self.holder, self.init_pid = None, None
+            if self._netns is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self._netns.pid, signal.SIGKILL)
+                self._netns.wait(10)
+                self._netns = None
         left = []
         for top in self._cgroups:
             for d in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)) + [top]:
