@@ -79,13 +79,15 @@ class BootFailed(RuntimeError):
 class SystemdBox:
     """A node booted by systemd in namespaces of its own; see the module docstring."""
 
-    def __init__(self, base: Path, *, hostname: str = "ip-10-0-0-10.us-west-2.compute.internal", proc_sys: dict[str, str] | None = None) -> None:
+    def __init__(self, base: Path, *, hostname: str = "ip-10-0-0-10.us-west-2.compute.internal", proc_sys: dict[str, str] | None = None, binds: Sequence[Path] = ()) -> None:
         self.base = Path(base)
         self.upper, self.work, self.merged = self.base / "upper", self.base / "work", self.base / "merged"
         self.varlib, self.ctl = self.base / "varlib", self.base / "ctl"
         for d in (self.upper, self.work, self.merged, self.varlib, self.ctl):
             d.mkdir(parents=True, exist_ok=True)
         self.hostname = hostname
+        self.binds = [Path(b).resolve() for b in binds]
+        """Machine directories shown read-only at their own path (e.g. the built binaries: under ``/tmp`` they would be hidden by the box's own ``/tmp``)."""
         self.proc_sys = dict(proc_sys or {})
         """Kernel settings the box shows (files bound over ``/proc/sys/<key>``) instead of the machine's, which it must not change."""
         self.id = uuid.uuid4().hex[:12]
@@ -201,6 +203,7 @@ class SystemdBox:
             mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs {m}/tmp
             mount --bind {self.varlib} {m}/var/lib
             mkdir -p {m}{self.ctl} && mount --bind {self.ctl} {m}{self.ctl}
+            {textwrap.indent(chr(10).join(f"mkdir -p {m}{d} && mount --bind {d} {m}{d} && mount -o remount,bind,ro {m}{d}" for d in self.binds), "            ").strip()}
             mount -t proc -o nosuid,nodev,noexec proc {m}/proc
             mount --bind {m}/proc/sys {m}/proc/sys
             mount --bind {m}/proc/sys/net {m}/proc/sys/net

@@ -20,12 +20,14 @@ import socket
 from pathlib import Path
 
 import pytest
-from daemons import daemon
+from daemons import cache_dir, daemon, go_index_path
 
 from node.systemd_box import SystemdBox
 from tests.support.scenarios import SCENARIOS
 
 SCENARIO = "c22-lazy-ecr-release"
+BINARIES = tuple(sorted({cache_dir().parent, go_index_path().parent}))
+"""Linked from the box's /usr/bin: shown at their own path (a clone under /tmp would be hidden by the box's /tmp)."""
 
 
 def _seed_node(box: SystemdBox, soci_binary: Path | str) -> None:
@@ -54,7 +56,7 @@ def _start_usec(box: SystemdBox, unit: str, prop: str) -> int:
 
 def test_systemd_starts_soci_before_containerd_and_the_box_leaves_nothing(tmp_path: Path) -> None:
     before_host, before_tmp = socket.gethostname(), set(os.listdir("/tmp"))
-    box = SystemdBox(tmp_path / "box")
+    box = SystemdBox(tmp_path / "box", binds=BINARIES)
     _seed_node(box, daemon("soci").bin("soci-snapshotter-grpc"))
     try:
         box.boot(timeout=120)
@@ -82,7 +84,7 @@ def test_systemd_starts_soci_before_containerd_and_the_box_leaves_nothing(tmp_pa
 
 @pytest.mark.parametrize("soci", ["/bin/false"])
 def test_soci_that_fails_to_start_keeps_containerd_down(tmp_path: Path, soci: str) -> None:
-    with SystemdBox(tmp_path / "box") as box:
+    with SystemdBox(tmp_path / "box", binds=BINARIES) as box:
         _seed_node(box, soci)
         box.boot(timeout=120)
         # the rendered unit restarts SOCI (Restart=always, RestartSec=5): it keeps failing, containerd never starts
