@@ -38,7 +38,6 @@ holder, and removes the box's cgroups. ``reboot()`` is a halt followed by a boot
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shlex
 import signal
@@ -48,7 +47,6 @@ import textwrap
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from daemons import _check, _libc
@@ -62,14 +60,6 @@ KEEP = frozenset({"systemd-journald.service", "systemd-journald.socket", "system
 DEVICES = ("null", "zero", "full", "random", "urandom", "tty", "fuse", "kmsg")
 BOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 IMDS_ADDRESS = "169.254.169.254"
-
-
-@dataclass(frozen=True)
-class JournalEntry:
-    usec: int  # __REALTIME_TIMESTAMP
-    unit: str
-    message: str
-    fields: dict[str, str]
 
 
 class BootFailed(RuntimeError):
@@ -296,30 +286,6 @@ class SystemdBox:
     def active(self, unit: str) -> str:
         return self.systemctl("is-active", unit).stdout.strip()
 
-    def journal(self, *units: str, boot: str | None = None) -> list[JournalEntry]:
-        args = ["journalctl", "--no-pager", "-o", "json", "--output-fields=MESSAGE,_SYSTEMD_UNIT,UNIT,SYSLOG_IDENTIFIER,_PID,JOB_RESULT,JOB_TYPE"]
-        args += ["-b", boot] if boot else ["--merge"]
-        for u in units:
-            args += ["-u", u]
-        p = self.run(*args, timeout=60)
-        out = []
-        for line in p.stdout.splitlines():
-            d = json.loads(line)
-            msg = d.get("MESSAGE", "")
-            if isinstance(msg, list):  # journald gives non-UTF-8 messages as byte arrays
-                msg = bytes(msg).decode(errors="replace")
-            unit = d.get("UNIT") or d.get("_SYSTEMD_UNIT", "")
-            out.append(JournalEntry(int(d["__REALTIME_TIMESTAMP"]), unit, msg, {k: v for k, v in d.items() if isinstance(v, str)}))
-        return out
-
-    def read(self, path: str) -> bytes:
-        """A file as the node sees it (the box may be up or down)."""
-        if path.startswith("/var/lib/"):
-            p = self.varlib / path[len("/var/lib/") :]
-            return p.read_bytes()
-        p = self.upper / path.lstrip("/")
-        return p.read_bytes() if p.exists() or p.is_symlink() else Path(path).read_bytes()
-
     def processes(self) -> list[tuple[int, str]]:
         """(host pid, command line) of every process of the box's PID namespace."""
         if self.init_pid is None:
@@ -431,6 +397,3 @@ class SystemdBox:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-
-def unit_text(sections: dict[str, Sequence[tuple[str, str]]]) -> str:
-    return "".join(f"[{s}]\n" + "".join(f"{k}={v}\n" for k, v in kv) + "\n" for s, kv in sections.items())
