@@ -1081,7 +1081,8 @@ class Registry:
 
     ``hostname``: the name clients use (default ``127.0.0.1``; use a non-loopback name mapped in
     :class:`Node` ``hosts`` for soci 0.4.1 lazy loading). ``tls``: serve HTTPS with these files.
-    ``users``: ``{user: password}`` for htpasswd auth.
+    ``users``: ``{user: password}`` for htpasswd auth. ``port``: a fixed port (default: a free one); on
+    443 with TLS, image references carry no port (as an ECR registry's name).
     """
 
     def __init__(
@@ -1093,6 +1094,7 @@ class Registry:
         users: Mapping[str, str] | None = None,
         node: Node | None = None,
         timeout: float = 30.0,
+        port: int | None = None,
     ) -> None:
         self.workdir = Path(workdir)
         self.daemon = daemon("registry")
@@ -1101,13 +1103,13 @@ class Registry:
         self.users = dict(users or {})
         self.node = node
         self.timeout = timeout
-        self.port = free_port()
+        self.port = port or free_port()
         self.process: Process | None = None
 
     @property
     def host(self) -> str:
-        """``name:port`` as used in image references."""
-        return f"{self.hostname}:{self.port}"
+        """``name:port`` as used in image references (``name`` alone on HTTPS's own port)."""
+        return self.hostname if self.tls and self.port == 443 else f"{self.hostname}:{self.port}"
 
     @property
     def url(self) -> str:

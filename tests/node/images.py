@@ -137,9 +137,9 @@ def _gzip(data: bytes, level: int) -> bytes:
     return c.compress(data) + c.flush()
 
 
-def build(layers: Sequence[LayerSpec], *, name: str = "image") -> Image:
-    """Build (or load from the cache) an OCI image of ``layers``."""
-    recipe = json.dumps([[(f.path, f.size, f.seed, base64.b64encode(f.data).decode() if f.data is not None else None, f.compressible) for f in spec.files] for spec in layers])
+def build(layers: Sequence[LayerSpec], *, name: str = "image", cmd: Sequence[str] = ("/app/run",)) -> Image:
+    """Build (or load from the cache) an OCI image of ``layers`` whose config runs ``cmd``."""
+    recipe = json.dumps(([] if tuple(cmd) == ("/app/run",) else [list(cmd)]) + [[(f.path, f.size, f.seed, base64.b64encode(f.data).decode() if f.data is not None else None, f.compressible) for f in spec.files] for spec in layers])
     key = hashlib.sha256(recipe.encode()).hexdigest()[:16]
     root = cache_dir().parent / "node-images" / f"{name}-{key}"
     blobs = root / "blobs"
@@ -164,7 +164,7 @@ def build(layers: Sequence[LayerSpec], *, name: str = "image") -> Image:
         {
             "architecture": "amd64",
             "os": "linux",
-            "config": {"Cmd": ["/app/run"], "Env": ["PATH=/usr/bin:/bin"]},
+            "config": {"Cmd": list(cmd), "Env": ["PATH=/usr/bin:/bin"]},
             "rootfs": {"type": "layers", "diff_ids": [layer.diff_id for layer in built]},
             "history": [{"created_by": f"soci-eks test layer {i}"} for i in range(len(built))],
         },

@@ -120,17 +120,18 @@ class Published:
 
 def publish(
     base: Path, *, layers_mib: tuple[int, ...] = (96, 64, 48), name: str = "e2e", compressible: bool = False, base_files: tuple[images.FileSpec, ...] = (),
-    host: str = HOST, user: str = USER, password: str | None = None,
+    host: str = HOST, user: str = USER, password: str | None = None, port: int | None = None, alt_names: tuple[str, ...] = (),
 ) -> Published:
     """Start the registry, push the image and an index-less image, build and push the SOCI index.
 
-    ``host``/``user``/``password``: the registry's name and its one account (default: a random password).
+    ``host``/``user``/``password``: the registry's name and its one account (default: a random password);
+    ``port``: a fixed port (443: references without a port); ``alt_names``: more names on its certificate.
     The caller stops ``published.registry``."""
-    tls = make_tls(base / "tls", names=[host])
+    tls = make_tls(base / "tls", names=[host, *alt_names])
     password = password or "pw-" + secrets.token_hex(12)
     image = images.build(images.random_layers(layers_mib, compressible=compressible, base_files=base_files), name=name)
     plain = images.build([images.LayerSpec((images.FileSpec("srv/plain.bin", size=12 * images.MiB, seed=99), images.FileSpec("srv/hello.txt", data=b"no index here\n")))], name="plain")
-    reg = Registry(base / "registry", hostname=host, tls=tls, users={user: password})
+    reg = Registry(base / "registry", hostname=host, tls=tls, users={user: password}, port=port)
     reg.start()
     try:
         pub = Published(reg, tls, password, image, plain)

@@ -18,7 +18,7 @@ EBS root volume). On top of it, inside the box only:
   urandom, tty, fuse, kmsg) and a private devpts.
 
 Network: a network namespace with only ``lo``, which also carries 169.254.169.254 (the instance
-metadata address, served by the test's mock IMDS). :meth:`SystemdBox.net` puts the calling thread of
+metadata address, served by the test's mock IMDS) and the ``addresses`` given (the instance's IP). :meth:`SystemdBox.net` puts the calling thread of
 the test into that namespace, so the registry, moto and the IMDS mock the test starts listen on the
 box's loopback and nothing leaves the machine.
 
@@ -69,7 +69,8 @@ class BootFailed(RuntimeError):
 class SystemdBox:
     """A node booted by systemd in namespaces of its own; see the module docstring."""
 
-    def __init__(self, base: Path, *, hostname: str = "ip-10-0-0-10.us-west-2.compute.internal", proc_sys: dict[str, str] | None = None, binds: Sequence[Path] = ()) -> None:
+    def __init__(self, base: Path, *, hostname: str = "ip-10-0-0-10.us-west-2.compute.internal", proc_sys: dict[str, str] | None = None, binds: Sequence[Path] = (),
+                 addresses: Sequence[str] = ()) -> None:
         self.base = Path(base)
         self.upper, self.work, self.merged = self.base / "upper", self.base / "work", self.base / "merged"
         self.varlib, self.ctl = self.base / "varlib", self.base / "ctl"
@@ -80,6 +81,8 @@ class SystemdBox:
         """Machine directories shown read-only at their own path (e.g. the built binaries: under ``/tmp`` they would be hidden by the box's own ``/tmp``)."""
         self.proc_sys = dict(proc_sys or {})
         """Kernel settings the box shows (files bound over ``/proc/sys/<key>``) instead of the machine's, which it must not change."""
+        self.addresses = tuple(addresses)
+        """More addresses on the box's ``lo`` (e.g. the instance's private IP, which the kubelet checks is local)."""
         self.id = uuid.uuid4().hex[:12]
         self.holder: subprocess.Popen[bytes] | None = None
         self.init_pid: int | None = None
@@ -309,8 +312,9 @@ class SystemdBox:
         if self._netns is None or self._netns.poll() is not None:
             ready = self.ctl / "net-ready"
             ready.unlink(missing_ok=True)
+            addrs = "".join(f"ip addr add {a}/32 dev lo; " for a in (IMDS_ADDRESS, *self.addresses))
             self._netns = subprocess.Popen(
-                ["unshare", "--net", "bash", "-c", f"set -e; ip link set lo up; ip addr add {IMDS_ADDRESS}/32 dev lo; : >{ready}; exec sleep infinity"],
+                ["unshare", "--net", "bash", "-c", f"set -e; ip link set lo up; {addrs}: >{ready}; exec sleep infinity"],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
             )
             deadline = time.monotonic() + 10

@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from daemons import make_tls
 
+from node.al2023 import AMI_SOCI_SERVICE as AMI_SERVICE
+from node.al2023 import AMI_SOCI_SOCKET as AMI_SOCKET
 from node.binaries import find
 from node.release_server import ReleaseServer, publish, release_tarball
 from node.sandbox import Entry, NodeSandbox, sha256
@@ -38,32 +40,6 @@ TGZ = f"soci-snapshotter-{VERSION}-linux-amd64.tar.gz"
 ARCH = "amd64"
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 ECR_HELPER = "/usr/bin/docker-credential-ecr-login"
-
-# The AL2023 AMI's own SOCI (soci_package=True): binary in /usr/bin, units in /etc/systemd/system
-# (amazon-eks-ami install-worker.sh), socket-activated, Restart=no.
-AMI_SERVICE = """[Unit]
-Description=SOCI Snapshotter (AMI package)
-After=network.target
-Before=containerd.service
-
-[Service]
-Type=notify
-ExecStart=/usr/bin/soci-snapshotter-grpc --address fd://
-Restart=no
-
-[Install]
-WantedBy=multi-user.target
-"""
-AMI_SOCKET = f"""[Unit]
-Description=SOCI Snapshotter socket (AMI package)
-
-[Socket]
-ListenStream={SOCI_SOCKET}
-SocketMode=0660
-
-[Install]
-WantedBy=sockets.target
-"""
 
 # Scenarios that matter: both SOCI sources, every credential source, containerd 1.7 and 2.2,
 # a custom root (AMI drop-in) and a pinned checksum. Not the parallel (FastImagePull) scenarios: their

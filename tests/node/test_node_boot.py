@@ -1,0 +1,277 @@
+"""An AL2023 node boots for real: systemd 252 runs the AMI's boot sequence in a box of its own
+(``node/systemd_box.py``), and a pod starts lazily through SOCI.
+
+The node is the ``c17-lazy-ecr-ami`` scenario: the AMI's SOCI package (SOCI 0.15.0 built from its
+module, at /usr/bin with the package's units), containerd 1.7.27 (built, with its module's own unit),
+nodeadm (the one the proxy serves, cfab22a10647) with the AMI's units of that commit, kubelet 1.33.13
+and the kubelet's ECR credential provider (both built), Debian's docker-credential-ecr-login. The user
+data is the component's, served by amazon-ec2-metadata-mock (IMDSv2 only) at 169.254.169.254 in the
+box's network. On that network only: moto (ECR ``GetAuthorizationToken``) and distribution's registry
+on port 443 under two ECR names, the account's (the app image, SOCI-indexed) and EKS's
+(``602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause:3.5``, the sandbox image nodeadm pulls in
+its run phase), with htpasswd holding the token moto hands out.
+
+The boot, as systemd runs it: nodeadm-config.service (``nodeadm init --skip run``: containerd and
+kubelet configuration from the user data's NodeConfig parts) -> cloud-final (our shell part: SOCI's
+config, containerd's drop-in, the docker config, SOCI started) -> nodeadm-run.service (``--skip
+config``: containerd started through systemd's D-Bus API, the sandbox image pulled with an ECR token,
+the kubelet started). The kubelet then runs the static pod: its ECR credential provider gets a token
+from moto, containerd pulls through SOCI, SOCI lazily loads the layers with credentials from its own
+docker config (the ECR helper, from moto), and the container prints a file of its last layer.
+
+Deviations from an EC2 node (each made here):
+- nodeadm predates the catalogue's releases (the proxy serves no later one): it writes the NodeConfig's
+  containerd config as an import drop-in, which containerd's import merge lets replace the template's
+  whole CRI section; the box merges it into config.toml as nodeadm >= v20240514 does (``node/al2023.py``);
+- no cloud-init: a stand-in for its final stage (``node/al2023.py``) runs the shell part once per instance;
+- AWS credentials: static placeholder keys and ``AWS_ENDPOINT_URL_ECR`` (moto) for every unit, through
+  systemd's ``DefaultEnvironment`` instead of the instance profile;
+- no API server: the cluster endpoint in the user data does not resolve, so the kubelet cannot register
+  the node (it runs the pod from ``staticPodPath``, which a NodeConfig part of the test's adds); the pod
+  uses the host network (no CNI);
+- containerd's unit is its module's with ``ExecStart=/usr/bin/containerd`` (Amazon Linux's package path)
+  and no ``OOMScoreAdjust``, and its CRI has ``restrict_oom_score_adj = true``: lowering an OOM score
+  (containerd's -999, the sandboxes' -998, the kubelet's own -999, which it only logs) needs
+  CAP_SYS_RESOURCE, which this machine withholds;
+- the kernel settings the kubelet's ``protectKernelDefaults`` checks are shown to the box as EKS's AMI
+  sets them (``vm.overcommit_memory=1``, ``kernel.panic=10``, ``kernel.panic_on_oops=1``): the box may
+  not change the machine's;
+- cgroup v1 (this machine's hierarchy), where AL2023 uses v2.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+import yaml
+from daemons import Process, cache_dir, daemon, go_index_path, make_tls
+
+from node import al2023
+from node.images import FileSpec, LayerSpec, RegistryClient, build
+from node.lazy import Published, publish
+from node.systemd_box import SystemdBox
+from soci_component.render import plan, render
+from soci_component.render.paths import SOCI_CONFIG
+from tests.support.moto_server import PLACEHOLDER_KEYS, moto_server
+from tests.support.scenarios import CLUSTER, SCENARIOS, SECRETS
+
+SCENARIO = "c17-lazy-ecr-ami"
+ECR_HOST = f"{CLUSTER.account_id}.dkr.ecr.{CLUSTER.region}.amazonaws.com"
+EKS_REGISTRY = f"602401143452.dkr.ecr.{CLUSTER.region}.amazonaws.com"
+"""nodeadm's sandbox image registry for us-west-2 (internal/aws/ecr/ecr.go: GetEKSRegistry)."""
+SANDBOX_REPO, SANDBOX_TAG = "eks/pause", "3.5"
+TOKEN_PASSWORD = f"{CLUSTER.account_id}-auth-token"
+"""What moto's GetAuthorizationToken hands out to the node's account: base64("AWS:<account>-auth-token")."""
+INSTANCE_ID, NODE_IP, MAC = "i-0a1b2c3d4e5f60718", "10.0.0.10", "0e:49:61:0f:c3:11"
+KERNEL = {"vm/overcommit_memory": "1", "kernel/panic": "10", "kernel/panic_on_oops": "1"}
+MARKER = "app/marker.txt"
+BINARIES = tuple(sorted({cache_dir().parent, go_index_path().parent}))
+BOX_NODECONFIG = """\
+apiVersion: node.eks.aws/v1alpha1
+kind: NodeConfig
+spec:
+  kubelet:
+    config:
+      staticPodPath: /etc/kubernetes/manifests
+"""
+"""The test's own NodeConfig part (merged by nodeadm with the component's): the pod comes from a file."""
+
+
+@dataclass
+class BootedNode:
+    box: SystemdBox
+    pub: Published
+    user_data: bytes
+    imds: Process
+    moto: Process
+    since: int
+    """The registry log's offset before the first boot (what publishing fetched is not the node's)."""
+
+    def journal(self, unit: str, boot: str = "0") -> str:
+        return self.box.run("journalctl", "-b", boot, "-u", unit, "--no-pager", "-o", "cat", timeout=60).stdout
+
+    def usec(self, unit: str, prop: str) -> int:
+        key = f"{prop}TimestampMonotonic"
+        return int(self.box.show(unit, key)[key])
+
+    def wait_for_marker(self, count: int = 1, timeout: float = 180) -> str:
+        """The pod's log once the container has printed the marker ``count`` times (once per start)."""
+        want = self.pub.image.file(MARKER).content().decode()
+        deadline = time.monotonic() + timeout
+        out = ""
+        while time.monotonic() < deadline:
+            out = self.box.run("sh", "-c", "cat /var/log/pods/*/app/*.log 2>/dev/null", timeout=30).stdout
+            if out.count(want.strip()) >= count:
+                return out
+            time.sleep(1)
+        raise AssertionError(f"the pod did not print its marker {count}x in {timeout:.0f}s; kubelet:\n{self.journal('kubelet')[-6000:]}")
+
+    def fuse_mounts(self) -> list[str]:
+        return [line for line in self.box.run("findmnt", "-rn", "--source", "soci", "-o", "TARGET,FSTYPE").stdout.splitlines() if "fuse" in line]
+
+
+def _user_data(cluster_ca: bytes) -> bytes:
+    """The component's user data for the scenario (for a cluster whose CA is ``cluster_ca``: the kubelet
+    refuses to start with a CA file that holds no certificate), with the test's NodeConfig part appended."""
+    s = SCENARIOS[SCENARIO]
+    cluster = replace(CLUSTER, certificate_authority=base64.b64encode(cluster_ca).decode())
+    rendered = render(plan(s.spec, s.profile), cluster, SECRETS).raw_user_data
+    assert b'boundary="//"' in rendered and rendered.count(b"\n--//--") == 1, "the rendered MIME layout changed"
+    return rendered.replace(b"\n--//--", b"\n--//\nContent-Type: application/node.eks.aws\n\n" + BOX_NODECONFIG.encode() + b"\n--//--")
+
+
+def _containerd_unit() -> str:
+    unit = (daemon("containerd-1.7").dir / "containerd.service").read_text()
+    assert "ExecStart=/usr/local/bin/containerd" in unit and "OOMScoreAdjust=-999" in unit, "containerd's own unit changed: revisit the deviations"
+    return unit.replace("ExecStart=/usr/local/bin/containerd", "ExecStart=/usr/bin/containerd").replace("OOMScoreAdjust=-999\n", "")
+
+
+def _seed_ami(box: SystemdBox, pub: Published, moto_endpoint: str) -> None:
+    """The AMI's files, the box's network names and trust, and the static pod."""
+    ctd = daemon("containerd-1.7")
+    for name in ("containerd", "ctr", "containerd-shim-runc-v2"):
+        box.seed_link(f"/usr/bin/{name}", str(ctd.bin(name)))
+    box.seed_link("/usr/bin/runc", str(daemon("runc").bin("runc")))
+    box.seed_link("/usr/bin/soci-snapshotter-grpc", str(daemon("soci").bin("soci-snapshotter-grpc")))
+    box.seed_link("/usr/bin/nodeadm", str(daemon("nodeadm-20240229").bin("nodeadm")))
+    box.seed_link("/usr/bin/kubelet", str(daemon("kubelet-1.33").bin("kubelet")))
+    box.seed_link("/etc/eks/image-credential-provider/ecr-credential-provider", str(daemon("ecr-credential-provider-1.33").bin("ecr-credential-provider")))
+    box.seed_link("/usr/bin/docker-credential-ecr-login", str(daemon("ecr-login").bin("docker-credential-ecr-login")))
+    box.seed("/usr/lib/systemd/system/containerd.service", _containerd_unit())
+    box.seed("/etc/systemd/system/containerd.service.d/00-runtime-slice.conf", al2023.CONTAINERD_RUNTIME_SLICE)
+    units = {
+        "kubelet.service": al2023.KUBELET_SERVICE, "nodeadm-config.service": al2023.NODEADM_CONFIG_SERVICE, "nodeadm-run.service": al2023.NODEADM_RUN_SERVICE,
+        "runtime.slice": al2023.RUNTIME_SLICE, "soci-snapshotter.service": al2023.AMI_SOCI_SERVICE, "soci-snapshotter.socket": al2023.AMI_SOCI_SOCKET,
+        "cloud-final.service": al2023.CLOUD_FINAL_SERVICE,
+    }
+    for name, text in units.items():
+        box.seed(f"/etc/systemd/system/{name}", text)
+    for name in ("nodeadm-config.service", "nodeadm-run.service", "cloud-final.service"):
+        box.enable(name)
+    box.seed(al2023.CLOUD_FINAL_SCRIPT_PATH, al2023.CLOUD_FINAL_SCRIPT, 0o755)
+    box.seed(al2023.NODEADM_MERGE_PATH, al2023.NODEADM_MERGE_SCRIPT, 0o755)
+    box.seed("/etc/systemd/system/nodeadm-config.service.d/90-box-merge.conf", al2023.NODEADM_MERGE_DROPIN)
+    box.seed(al2023.BOX_CONTAINERD_PATH, al2023.BOX_CONTAINERD)
+    env = {**PLACEHOLDER_KEYS, "AWS_ENDPOINT_URL_ECR": moto_endpoint}
+    box.seed("/etc/systemd/system.conf.d/50-box-aws.conf", "[Manager]\nDefaultEnvironment=" + " ".join(f"{k}={v}" for k, v in env.items()) + "\n")
+    box.seed("/etc/hosts", f"127.0.0.1 localhost\n::1 localhost\n127.0.0.1 {ECR_HOST} {EKS_REGISTRY}\n")
+    bundle = Path("/etc/ssl/certs/ca-certificates.crt").read_bytes() + pub.tls.ca.read_bytes()
+    box.seed("/etc/ssl/certs/ca-certificates.crt", bundle)
+    box.seed("/etc/kubernetes/manifests/app.yaml", yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "soci-app", "namespace": "default"},
+        "spec": {"hostNetwork": True, "restartPolicy": "Always",
+                 "containers": [{"name": "app", "image": pub.ref, "command": ["/pause", "cat", f"/{MARKER}"]}]},
+    }))
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BootedNode]:
+    base = tmp_path_factory.mktemp("node-boot")
+    pause = daemon("pause").bin("pause").read_bytes()
+    user_data = _user_data(make_tls(base / "cluster-ca").ca.read_bytes())
+    box = SystemdBox(base / "box", binds=BINARIES, proc_sys=KERNEL, addresses=(NODE_IP,))
+    with ExitStack() as stack:
+        stack.callback(box.close)
+        with box.net():
+            moto_endpoint, moto = stack.enter_context(moto_server(base, account=CLUSTER.account_id))
+            pub = publish(base / "published", layers_mib=(24, 16), name="boot", host=ECR_HOST, port=443, alt_names=(EKS_REGISTRY,),
+                          user="AWS", password=TOKEN_PASSWORD, base_files=(FileSpec("pause", data=pause, mode=0o755),))
+            stack.callback(pub.registry.stop)
+            sandbox = build([LayerSpec((FileSpec("pause", data=pause, mode=0o755),))], name="eks-pause", cmd=("/pause",))
+            RegistryClient("https://127.0.0.1:443", user="AWS", password=TOKEN_PASSWORD, cafile=pub.tls.ca).push_image(sandbox, SANDBOX_REPO, SANDBOX_TAG)
+            cfg = base / "imds.json"
+            cfg.write_text(al2023.dumps(al2023.imds_mock_config(user_data, instance_id=INSTANCE_ID, region=CLUSTER.region, az=f"{CLUSTER.region}a", local_ipv4=NODE_IP, mac=MAC)))
+            imds = Process("ec2-metadata-mock", [daemon("ec2-metadata-mock").bin("ec2-metadata-mock"), "-c", cfg, "-n", "169.254.169.254", "-p", "80", "-I"],
+                           env={"PATH": "/usr/bin:/bin", "HOME": str(base)}, log=base / "imds.log")
+            imds.start()
+            stack.callback(imds.stop)
+            imds.wait_until(lambda: _imds_answers(), "the mock IMDS on 169.254.169.254:80", 30)
+        _seed_ami(box, pub, moto_endpoint)
+        since = pub.log_offset()
+        box.boot(timeout=300)
+        booted = BootedNode(box, pub, user_data, imds, moto, since)
+        yield booted
+
+
+def _imds_answers() -> bool:
+    import urllib.request
+
+    try:
+        req = urllib.request.Request("http://169.254.169.254/latest/api/token", method="PUT", headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"})
+        with urllib.request.urlopen(req, timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        time.sleep(0.2)
+        return False
+
+
+def test_systemd_runs_nodeadm_config_then_our_script_then_nodeadm_run(node: BootedNode) -> None:
+    box = node.box
+    for unit in ("nodeadm-config.service", "cloud-final.service", "nodeadm-run.service"):
+        r = box.show(unit, "Result", "ActiveState")
+        assert r["Result"] == "success", (unit, r, node.journal(unit)[-4000:])
+    config_done = node.usec("nodeadm-config.service", "ExecMainExit")
+    final_start, final_done = node.usec("cloud-final.service", "ExecMainStart"), node.usec("cloud-final.service", "ExecMainExit")
+    run_start = node.usec("nodeadm-run.service", "ExecMainStart")
+    soci_ready = node.usec("soci-snapshotter.service", "ActiveEnter")
+    ctd_start = node.usec("containerd.service", "ExecMainStart")
+    kubelet_start = node.usec("kubelet.service", "ExecMainStart")
+    assert 0 < config_done <= final_start < soci_ready <= final_done <= run_start < ctd_start < kubelet_start, {
+        "config_done": config_done, "final_start": final_start, "soci_ready": soci_ready, "final_done": final_done,
+        "run_start": run_start, "containerd": ctd_start, "kubelet": kubelet_start}
+    assert "soci-eks: SOCI is up" in node.journal("cloud-final.service")
+    for unit in ("soci-snapshotter.service", "containerd.service", "kubelet.service"):
+        assert box.active(unit) == "active", (unit, node.journal(unit)[-4000:])
+
+
+def test_nodeadm_merged_our_containerd_config_and_pulled_the_sandbox_image(node: BootedNode) -> None:
+    dump = node.box.run("containerd", "config", "dump").stdout
+    assert 'snapshotter = "soci"' in dump and "[proxy_plugins.soci]" in dump, dump
+    assert f'sandbox_image = "{EKS_REGISTRY}/{SANDBOX_REPO}:{SANDBOX_TAG}"' in dump  # the AMI template's, kept by the merge
+    assert "SystemdCgroup = true" in dump
+    assert "Finished pulling sandbox image" in node.journal("nodeadm-run.service")
+    env = node.box.run("cat", "/etc/eks/kubelet/environment").stdout
+    assert "--node-labels=soci.snapshotter/enabled=true,soci.snapshotter/pull-mode=lazy" in env, env
+
+
+def test_the_kubelet_starts_the_pod_lazily_through_soci(node: BootedNode) -> None:
+    node.wait_for_marker()
+    mounts = node.fuse_mounts()
+    assert len(mounts) == len(node.pub.image.layers), mounts
+    layers = {layer.digest for layer in node.pub.image.layers}
+    reads = [(status, n) for method, path, status, n in node.pub.served(node.since) if method == "GET" and path.rsplit("/", 1)[-1] in layers]
+    assert reads and all(status == 206 for status, _ in reads), f"a layer was fetched whole (200), not by ranges: {reads}"
+
+
+def _sha(box: SystemdBox, path: str) -> str:
+    return hashlib.sha256(box.run("cat", path).stdout.encode()).hexdigest()
+
+
+def test_after_a_reboot_the_node_runs_soci_with_our_config_again(node: BootedNode) -> None:
+    box = node.box
+    node.wait_for_marker()
+    before = _sha(box, SOCI_CONFIG)
+    box.reboot(timeout=300)
+    assert "already ran for instance" in node.journal("cloud-final.service"), node.journal("cloud-final.service")
+    assert box.show("nodeadm-config.service", "Result")["Result"] == "success"
+    assert _sha(box, SOCI_CONFIG) == before, box.run("cat", SOCI_CONFIG).stdout
+    assert node.usec("soci-snapshotter.service", "ActiveEnter") <= node.usec("containerd.service", "ExecMainStart")
+    for unit in ("soci-snapshotter.service", "containerd.service", "kubelet.service"):
+        assert box.active(unit) == "active", (unit, node.journal(unit)[-4000:])
+    node.wait_for_marker(count=2)
+    assert len(node.fuse_mounts()) == len(node.pub.image.layers)
+
+
+def test_no_token_or_key_in_the_journal(node: BootedNode) -> None:
+    journal = node.box.run("journalctl", "--no-pager", "-o", "cat", timeout=60).stdout
+    token = base64.b64encode(f"AWS:{TOKEN_PASSWORD}".encode()).decode()
+    assert token not in journal and TOKEN_PASSWORD not in journal
+    assert json.dumps(PLACEHOLDER_KEYS) not in journal
