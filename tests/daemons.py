@@ -1082,7 +1082,8 @@ class Registry:
     ``hostname``: the name clients use (default ``127.0.0.1``; use a non-loopback name mapped in
     :class:`Node` ``hosts`` for soci 0.4.1 lazy loading). ``tls``: serve HTTPS with these files.
     ``users``: ``{user: password}`` for htpasswd auth. ``port``: a fixed port (default: a free one); on
-    443 with TLS, image references carry no port (as an ECR registry's name).
+    443 with TLS, image references carry no port (as an ECR registry's name). ``address``: the loopback
+    address it listens on (another than 127.0.0.1 lets two registries have port 443).
     """
 
     def __init__(
@@ -1095,9 +1096,11 @@ class Registry:
         node: Node | None = None,
         timeout: float = 30.0,
         port: int | None = None,
+        address: str = "127.0.0.1",
     ) -> None:
         self.workdir = Path(workdir)
         self.daemon = daemon("registry")
+        self.address = address
         self.hostname = hostname
         self.tls = tls
         self.users = dict(users or {})
@@ -1129,7 +1132,7 @@ class Registry:
             "version": 0.1,
             "log": {"level": "info", "formatter": "text"},
             "storage": {"filesystem": {"rootdirectory": str(storage)}, "delete": {"enabled": True}},
-            "http": {"addr": f"127.0.0.1:{self.port}", "secret": "soci-eks-test"},
+            "http": {"addr": f"{self.address}:{self.port}", "secret": "soci-eks-test"},
         }
         if self.tls:
             config["http"]["tls"] = {"certificate": str(self.tls.cert), "key": str(self.tls.key)}
@@ -1149,12 +1152,12 @@ class Registry:
         return self.process.stop(timeout) if self.process else None
 
     def status(self, path: str, auth: tuple[str, str] | None = None) -> int | None:
-        """HTTP status of ``GET path`` (connecting to 127.0.0.1, verifying TLS for ``hostname``), None if no answer."""
+        """HTTP status of ``GET path`` (connecting to ``address``, verifying TLS for ``hostname``), None if no answer."""
         header = ""
         if auth:
             header = "Authorization: Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode() + "\r\n"
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=2) as raw:
+            with socket.create_connection((self.address, self.port), timeout=2) as raw:
                 sock: socket.socket = raw
                 if self.tls:
                     ctx = ssl.create_default_context(cafile=str(self.tls.ca))

@@ -120,22 +120,23 @@ class Published:
 
 def publish(
     base: Path, *, layers_mib: tuple[int, ...] = (96, 64, 48), name: str = "e2e", compressible: bool = False, base_files: tuple[images.FileSpec, ...] = (),
-    host: str = HOST, user: str = USER, password: str | None = None, port: int | None = None, alt_names: tuple[str, ...] = (),
+    host: str = HOST, user: str = USER, password: str | None = None, port: int | None = None, alt_names: tuple[str, ...] = (), address: str = "127.0.0.1", seed: int = 7,
 ) -> Published:
     """Start the registry, push the image and an index-less image, build and push the SOCI index.
 
     ``host``/``user``/``password``: the registry's name and its one account (default: a random password);
-    ``port``: a fixed port (443: references without a port); ``alt_names``: more names on its certificate.
-    The caller stops ``published.registry``."""
-    tls = make_tls(base / "tls", names=[host, *alt_names])
+    ``port``: a fixed port (443: references without a port); ``alt_names``: more names on its certificate;
+    ``address``: the loopback address it listens on; ``seed``: of the image's random content (another
+    seed: no layer shared with the default image). The caller stops ``published.registry``."""
+    tls = make_tls(base / "tls", names=[host, *alt_names], ips=sorted({"127.0.0.1", address}))
     password = password or "pw-" + secrets.token_hex(12)
-    image = images.build(images.random_layers(layers_mib, compressible=compressible, base_files=base_files), name=name)
+    image = images.build(images.random_layers(layers_mib, compressible=compressible, base_files=base_files, seed=seed), name=name)
     plain = images.build([images.LayerSpec((images.FileSpec("srv/plain.bin", size=12 * images.MiB, seed=99), images.FileSpec("srv/hello.txt", data=b"no index here\n")))], name="plain")
-    reg = Registry(base / "registry", hostname=host, tls=tls, users={user: password}, port=port)
+    reg = Registry(base / "registry", hostname=host, tls=tls, users={user: password}, port=port, address=address)
     reg.start()
     try:
         pub = Published(reg, tls, password, image, plain)
-        client = images.RegistryClient(f"https://127.0.0.1:{reg.port}", user=user, password=password, cafile=tls.ca)
+        client = images.RegistryClient(f"https://{address}:{reg.port}", user=user, password=password, cafile=tls.ca)
         t = time.monotonic()
         client.push_image(image, REPO, "unindexed")
         client.push_image(image, V1_REPO, "v1")
@@ -144,7 +145,7 @@ def publish(
         t = time.monotonic()
         env = {"SSL_CERT_FILE": str(tls.ca)}
         auth = ("--user", f"{user}:{password}", "--tlscacert", str(tls.ca))
-        with Node(base / "indexer", hosts={host: "127.0.0.1"}) as node, Containerd(node, "2", 'version = 3\n', env=env) as ctd:
+        with Node(base / "indexer", hosts={host: address}) as node, Containerd(node, "2", 'version = 3\n', env=env) as ctd:
             soci = Soci(node, "", env=env)  # the CLI only
             # v2: convert into a new image (index + SOCI index manifest) and push it with ctr
             ctd.ctr("images", "pull", "--local", *auth, pub.unindexed_ref)
@@ -161,6 +162,26 @@ def publish(
     except BaseException:
         reg.stop()
         raise
+
+
+def add_image(
+    pub: Published, base: Path, repo: str, *, layers_mib: tuple[int, ...], seed: int, user: str, password: str, base_files: tuple[images.FileSpec, ...] = (),
+) -> tuple[str, images.Image]:
+    """Push another image (``random_layers(layers_mib, seed=seed, base_files=base_files)``) to ``pub``'s registry as
+    ``<repo>:unindexed`` and its ``soci convert``-ed form (SOCI v2 index) as ``<repo>:v1``; returns the
+    v1 reference and the image. ``user``/``password``: an account the registry accepts now."""
+    reg, tls = pub.registry, pub.tls
+    image = images.build(images.random_layers(layers_mib, seed=seed, base_files=base_files), name=repo.replace("/", "-"))
+    images.RegistryClient(f"https://{reg.address}:{reg.port}", user=user, password=password, cafile=tls.ca).push_image(image, repo, "unindexed")
+    env = {"SSL_CERT_FILE": str(tls.ca)}
+    auth = ("--user", f"{user}:{password}", "--tlscacert", str(tls.ca))
+    ref = f"{reg.host}/{repo}:v1"
+    with Node(base, hosts={reg.hostname: reg.address}) as node, Containerd(node, "2", 'version = 3\n', env=env) as ctd:
+        soci = Soci(node, "", env=env)
+        ctd.ctr("images", "pull", "--local", *auth, f"{reg.host}/{repo}:unindexed")
+        soci.cli("convert", f"{reg.host}/{repo}:unindexed", ref, containerd=ctd)
+        ctd.ctr("images", "push", "--local", *auth, ref)
+    return ref, image
 
 
 # -- a node -------------------------------------------------------------------------------------------

@@ -44,24 +44,30 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import boto3
 import pytest
 import yaml
 from daemons import Process, cache_dir, daemon, go_index_path, make_tls
 
 from node import al2023
-from node.images import FileSpec, LayerSpec, RegistryClient, build
-from node.lazy import Published, publish
+from node.images import FileSpec, Image, LayerSpec, RegistryClient, build
+from node.lazy import CRI_CLIENT, Published, add_image, publish
 from node.systemd_box import SystemdBox
+from soci_component import rules
 from soci_component.render import plan, render
 from soci_component.render.paths import SOCI_CONFIG
+from soci_component.spec import DEFAULT_SOCI_ROOT as SOCI_ROOT
+from soci_component.spec import Secrets, StaticCredentials
 from tests.support.moto_server import PLACEHOLDER_KEYS, moto_server
-from tests.support.scenarios import CLUSTER, SCENARIOS, SECRETS
+from tests.support.scenarios import CLUSTER, SCENARIOS
 
 SCENARIO = "c17-lazy-ecr-ami"
 ECR_HOST = f"{CLUSTER.account_id}.dkr.ecr.{CLUSTER.region}.amazonaws.com"
@@ -70,10 +76,19 @@ EKS_REGISTRY = f"602401143452.dkr.ecr.{CLUSTER.region}.amazonaws.com"
 SANDBOX_REPO, SANDBOX_TAG = "eks/pause", "3.5"
 TOKEN_PASSWORD = f"{CLUSTER.account_id}-auth-token"
 """What moto's GetAuthorizationToken hands out to the node's account: base64("AWS:<account>-auth-token")."""
+TOKEN_TTL = 20.0
+"""Seconds an ECR token lives here (ECR's: 12 hours): the kubelet keeps one for half of that (the
+provider's ``cacheDuration``), SOCI's ECR helper until it expires."""
+ROTATED_PASSWORD = f"{TOKEN_PASSWORD}-1"
+"""The token after rotation (tests/support/moto_server.py ROTATING, generation 1)."""
+STATIC_HOST, STATIC_ADDRESS, STATIC_USER = "registry.example.com", "127.0.0.2", "soci-puller"
+"""The private registry of the node group's static credentials (a second registry on port 443)."""
+VENV = Path(sys.prefix)
+"""The AWS CLI (awscli from PyPI) the boot script's ``aws secretsmanager get-secret-value`` runs."""
 INSTANCE_ID, NODE_IP, MAC = "i-0a1b2c3d4e5f60718", "10.0.0.10", "0e:49:61:0f:c3:11"
 KERNEL = {"vm/overcommit_memory": "1", "kernel/panic": "10", "kernel/panic_on_oops": "1"}
 MARKER = "app/marker.txt"
-BINARIES = tuple(sorted({cache_dir().parent, go_index_path().parent}))
+BINARIES = tuple(sorted({cache_dir().parent, go_index_path().parent, VENV}))
 BOX_NODECONFIG = """\
 apiVersion: node.eks.aws/v1alpha1
 kind: NodeConfig
@@ -94,6 +109,25 @@ class BootedNode:
     moto: Process
     since: int
     """The registry log's offset before the first boot (what publishing fetched is not the node's)."""
+    static: Published
+    static_password: str
+    generation: Path
+    second: tuple[str, Image]
+    """An image pushed but not yet run (the rotation test's pod)."""
+
+    def path(self, path: str) -> Path:
+        """A file of the running box, from the machine (through its init's root)."""
+        assert self.box.init_pid is not None
+        return Path(f"/proc/{self.box.init_pid}/root{path}")
+
+    def cri(self, verb: str, *args: str, timeout: float = 120) -> tuple[int, dict]:
+        """A CRI call to the box's containerd, as the kubelet makes it."""
+        sock = self.path("/run/containerd/containerd.sock")
+        r = subprocess.run([sys.executable, str(CRI_CLIENT), str(sock), verb, *args, "--timeout", str(timeout)], capture_output=True, text=True, timeout=timeout + 30, check=False)
+        try:
+            return r.returncode, json.loads(r.stdout)
+        except json.JSONDecodeError:
+            return r.returncode, {"error": "client", "message": r.stderr[-2000:]}
 
     def journal(self, unit: str, boot: str = "0") -> str:
         return self.box.run("journalctl", "-b", boot, "-u", unit, "--no-pager", "-o", "cat", timeout=60).stdout
@@ -102,13 +136,13 @@ class BootedNode:
         key = f"{prop}TimestampMonotonic"
         return int(self.box.show(unit, key)[key])
 
-    def wait_for_marker(self, count: int = 1, timeout: float = 180) -> str:
+    def wait_for_marker(self, count: int = 1, timeout: float = 180, pod: str = "soci-app", image: Image | None = None) -> str:
         """The pod's log once the container has printed the marker ``count`` times (once per start)."""
-        want = self.pub.image.file(MARKER).content().decode()
+        want = (image or self.pub.image).file(MARKER).content().decode()
         deadline = time.monotonic() + timeout
         out = ""
         while time.monotonic() < deadline:
-            out = self.box.run("sh", "-c", "cat /var/log/pods/*/app/*.log 2>/dev/null", timeout=30).stdout
+            out = self.box.run("sh", "-c", f"cat /var/log/pods/default_{pod}-*/app/*.log 2>/dev/null", timeout=30).stdout
             if out.count(want.strip()) >= count:
                 return out
             time.sleep(1)
@@ -118,12 +152,14 @@ class BootedNode:
         return [line for line in self.box.run("findmnt", "-rn", "--source", "soci", "-o", "TARGET,FSTYPE").stdout.splitlines() if "fuse" in line]
 
 
-def _user_data(cluster_ca: bytes) -> bytes:
-    """The component's user data for the scenario (for a cluster whose CA is ``cluster_ca``: the kubelet
-    refuses to start with a CA file that holds no certificate), with the test's NodeConfig part appended."""
+def _user_data(cluster_ca: bytes, static_arn: str) -> bytes:
+    """The component's user data for the scenario plus static credentials for :data:`STATIC_HOST` in
+    Secrets Manager (``static_arn``), for a cluster whose CA is ``cluster_ca`` (the kubelet refuses to
+    start with a CA file that holds no certificate), with the test's NodeConfig part appended."""
     s = SCENARIOS[SCENARIO]
+    spec = replace(s.spec, credentials=(*s.spec.credentials, StaticCredentials(STATIC_HOST)))
     cluster = replace(CLUSTER, certificate_authority=base64.b64encode(cluster_ca).decode())
-    rendered = render(plan(s.spec, s.profile), cluster, SECRETS).raw_user_data
+    rendered = render(plan(spec, rules.profile(spec)), cluster, Secrets(static={STATIC_HOST: static_arn})).raw_user_data
     assert b'boundary="//"' in rendered and rendered.count(b"\n--//--") == 1, "the rendered MIME layout changed"
     return rendered.replace(b"\n--//--", b"\n--//\nContent-Type: application/node.eks.aws\n\n" + BOX_NODECONFIG.encode() + b"\n--//--")
 
@@ -134,7 +170,15 @@ def _containerd_unit() -> str:
     return unit.replace("ExecStart=/usr/local/bin/containerd", "ExecStart=/usr/bin/containerd").replace("OOMScoreAdjust=-999\n", "")
 
 
-def _seed_ami(box: SystemdBox, pub: Published, moto_endpoint: str) -> None:
+def _pod(name: str, image: str) -> str:
+    return yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default"},
+        "spec": {"hostNetwork": True, "restartPolicy": "Always",
+                 "containers": [{"name": "app", "image": image, "command": ["/pause", "cat", f"/{MARKER}"]}]},
+    })
+
+
+def _seed_ami(box: SystemdBox, pub: Published, static: Published, moto_endpoint: str) -> None:
     """The AMI's files, the box's network names and trust, and the static pod."""
     ctd = daemon("containerd-1.7")
     for name in ("containerd", "ctr", "containerd-shim-runc-v2"):
@@ -145,6 +189,7 @@ def _seed_ami(box: SystemdBox, pub: Published, moto_endpoint: str) -> None:
     box.seed_link("/usr/bin/kubelet", str(daemon("kubelet-1.33").bin("kubelet")))
     box.seed_link("/etc/eks/image-credential-provider/ecr-credential-provider", str(daemon("ecr-credential-provider-1.33").bin("ecr-credential-provider")))
     box.seed_link("/usr/bin/docker-credential-ecr-login", str(daemon("ecr-login").bin("docker-credential-ecr-login")))
+    box.seed_link("/usr/bin/aws", str(VENV / "bin" / "aws"))
     box.seed("/usr/lib/systemd/system/containerd.service", _containerd_unit())
     box.seed("/etc/systemd/system/containerd.service.d/00-runtime-slice.conf", al2023.CONTAINERD_RUNTIME_SLICE)
     units = {
@@ -160,33 +205,39 @@ def _seed_ami(box: SystemdBox, pub: Published, moto_endpoint: str) -> None:
     box.seed(al2023.NODEADM_MERGE_PATH, al2023.NODEADM_MERGE_SCRIPT, 0o755)
     box.seed("/etc/systemd/system/nodeadm-config.service.d/90-box-merge.conf", al2023.NODEADM_MERGE_DROPIN)
     box.seed(al2023.BOX_CONTAINERD_PATH, al2023.BOX_CONTAINERD)
-    env = {**PLACEHOLDER_KEYS, "AWS_ENDPOINT_URL_ECR": moto_endpoint}
+    env = {**PLACEHOLDER_KEYS, "AWS_ENDPOINT_URL_ECR": moto_endpoint, "AWS_ENDPOINT_URL_SECRETS_MANAGER": moto_endpoint}
     box.seed("/etc/systemd/system.conf.d/50-box-aws.conf", "[Manager]\nDefaultEnvironment=" + " ".join(f"{k}={v}" for k, v in env.items()) + "\n")
-    box.seed("/etc/hosts", f"127.0.0.1 localhost\n::1 localhost\n127.0.0.1 {ECR_HOST} {EKS_REGISTRY}\n")
-    bundle = Path("/etc/ssl/certs/ca-certificates.crt").read_bytes() + pub.tls.ca.read_bytes()
+    box.seed("/etc/hosts", f"127.0.0.1 localhost\n::1 localhost\n127.0.0.1 {ECR_HOST} {EKS_REGISTRY}\n{STATIC_ADDRESS} {STATIC_HOST}\n")
+    bundle = Path("/etc/ssl/certs/ca-certificates.crt").read_bytes() + pub.tls.ca.read_bytes() + static.tls.ca.read_bytes()
     box.seed("/etc/ssl/certs/ca-certificates.crt", bundle)
-    box.seed("/etc/kubernetes/manifests/app.yaml", yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "soci-app", "namespace": "default"},
-        "spec": {"hostNetwork": True, "restartPolicy": "Always",
-                 "containers": [{"name": "app", "image": pub.ref, "command": ["/pause", "cat", f"/{MARKER}"]}]},
-    }))
+    box.seed("/etc/kubernetes/manifests/app.yaml", _pod("soci-app", pub.ref))
 
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BootedNode]:
     base = tmp_path_factory.mktemp("node-boot")
     pause = daemon("pause").bin("pause").read_bytes()
-    user_data = _user_data(make_tls(base / "cluster-ca").ca.read_bytes())
     box = SystemdBox(base / "box", binds=BINARIES, proc_sys=KERNEL, addresses=(NODE_IP,))
+    generation = base / "ecr-generation"
     with ExitStack() as stack:
         stack.callback(box.close)
         with box.net():
-            moto_endpoint, moto = stack.enter_context(moto_server(base, account=CLUSTER.account_id))
+            moto_endpoint, moto = stack.enter_context(moto_server(base, account=CLUSTER.account_id, token_generation=generation, token_ttl=TOKEN_TTL))
+            static_password = "pw-" + hashlib.sha256(str(time.time_ns()).encode()).hexdigest()[:24]
+            sm = boto3.client("secretsmanager", endpoint_url=moto_endpoint, region_name=CLUSTER.region,
+                              aws_access_key_id=PLACEHOLDER_KEYS["AWS_ACCESS_KEY_ID"], aws_secret_access_key=PLACEHOLDER_KEYS["AWS_SECRET_ACCESS_KEY"])
+            arn = sm.create_secret(Name="soci-eks/box/registry", SecretString=json.dumps({"username": STATIC_USER, "password": static_password}))["ARN"]
             pub = publish(base / "published", layers_mib=(24, 16), name="boot", host=ECR_HOST, port=443, alt_names=(EKS_REGISTRY,),
                           user="AWS", password=TOKEN_PASSWORD, base_files=(FileSpec("pause", data=pause, mode=0o755),))
             stack.callback(pub.registry.stop)
             sandbox = build([LayerSpec((FileSpec("pause", data=pause, mode=0o755),))], name="eks-pause", cmd=("/pause",))
             RegistryClient("https://127.0.0.1:443", user="AWS", password=TOKEN_PASSWORD, cafile=pub.tls.ca).push_image(sandbox, SANDBOX_REPO, SANDBOX_TAG)
+            second = add_image(pub, base / "second", "soci-eks/second", layers_mib=(14,), seed=11, user="AWS", password=TOKEN_PASSWORD,
+                               base_files=(FileSpec("pause", data=pause, mode=0o755),))
+            static = publish(base / "static", layers_mib=(12,), name="static", host=STATIC_HOST, port=443, address=STATIC_ADDRESS,
+                             user=STATIC_USER, password=static_password, seed=13, base_files=(FileSpec("pause", data=pause, mode=0o755),))
+            stack.callback(static.registry.stop)
+            user_data = _user_data(make_tls(base / "cluster-ca").ca.read_bytes(), arn)
             cfg = base / "imds.json"
             cfg.write_text(al2023.dumps(al2023.imds_mock_config(user_data, instance_id=INSTANCE_ID, region=CLUSTER.region, az=f"{CLUSTER.region}a", local_ipv4=NODE_IP, mac=MAC)))
             imds = Process("ec2-metadata-mock", [daemon("ec2-metadata-mock").bin("ec2-metadata-mock"), "-c", cfg, "-n", "169.254.169.254", "-p", "80", "-I"],
@@ -194,11 +245,10 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BootedNode]:
             imds.start()
             stack.callback(imds.stop)
             imds.wait_until(lambda: _imds_answers(), "the mock IMDS on 169.254.169.254:80", 30)
-        _seed_ami(box, pub, moto_endpoint)
+        _seed_ami(box, pub, static, moto_endpoint)
         since = pub.log_offset()
         box.boot(timeout=300)
-        booted = BootedNode(box, pub, user_data, imds, moto, since)
-        yield booted
+        yield BootedNode(box, pub, user_data, imds, moto, since, static, static_password, generation, second)
 
 
 def _imds_answers() -> bool:
@@ -251,6 +301,73 @@ def test_the_kubelet_starts_the_pod_lazily_through_soci(node: BootedNode) -> Non
     assert reads and all(status == 206 for status, _ in reads), f"a layer was fetched whole (200), not by ranges: {reads}"
 
 
+def test_containerd_reports_socis_root_as_the_image_filesystem(node: BootedNode) -> None:
+    """containerd 1.7.27 (>= 1.7.16) with the rendered ``exports.root``: the kubelet's image GC and
+    ephemeral-storage accounting watch the filesystem where SOCI keeps the images."""
+    rc, out = node.cri("imagefs")
+    assert rc == 0, out
+    assert out["image_filesystems"] == [SOCI_ROOT], out
+
+
+def _files_holding(top: Path, needles: list[bytes]) -> list[str]:
+    hits = []
+    for p in top.rglob("*"):
+        try:
+            if p.is_file() and not p.is_symlink() and p.stat().st_size < 64 << 20:
+                data = p.read_bytes()
+                if any(n in data for n in needles):
+                    hits.append(str(p.relative_to(top)))
+        except OSError:
+            continue
+    return hits
+
+
+def test_static_credentials_come_from_secrets_manager_and_serve_socis_lazy_reads(node: BootedNode) -> None:
+    """The boot script's real ``aws secretsmanager get-secret-value`` (moto) put the registry's
+    credentials into SOCI's docker config, and nowhere else; a pull from that registry (the kubelet
+    passing its pull secret to containerd) is lazily loaded by SOCI with them."""
+    box, static = node.box, node.static
+    auth = base64.b64encode(f"{STATIC_USER}:{node.static_password}".encode()).decode()
+    config = node.path("/root/.docker/config.json")
+    assert json.loads(config.read_text())["auths"] == {STATIC_HOST: {"auth": auth}}
+    assert config.stat().st_mode & 0o777 == 0o600
+    needles = [node.static_password.encode(), auth.encode()]
+    leaks = [f for f in _files_holding(box.upper, needles) + _files_holding(box.varlib, needles) if f != "root/.docker/config.json"]
+    assert leaks == [], leaks
+    assert node.static_password not in box.run("journalctl", "--no-pager", "-o", "cat", timeout=60).stdout
+    before, mounts = static.log_offset(), len(node.fuse_mounts())
+    rc, out = node.cri("pull", static.ref, "--user", STATIC_USER, "--password", node.static_password)
+    assert rc == 0, out
+    assert len(node.fuse_mounts()) == mounts + len(static.image.layers), node.journal("soci-snapshotter.service")[-4000:]
+    layers = {layer.digest for layer in static.image.layers}
+    reads = [status for method, path, status, _ in static.served(before) if method == "GET" and path.rsplit("/", 1)[-1] in layers]
+    assert reads and set(reads) == {206}, reads
+
+
+def test_ecr_token_rotation_the_old_token_is_refused_and_lazy_pulls_go_on(node: BootedNode) -> None:
+    """ECR's token changes (moto's generation 1); once every token of the old generation has expired
+    the registry takes only the new one: a pod started afterwards gets its image through the kubelet's
+    provider and SOCI's ECR helper, both asking moto again, and is loaded lazily."""
+    box, pub = node.box, node.pub
+    node.wait_for_marker()
+    node.generation.write_text("1")
+    time.sleep(TOKEN_TTL + 1)
+    pub.registry.users = {"AWS": ROTATED_PASSWORD}
+    pub.registry.stop()
+    with box.net():
+        pub.registry.start()
+        assert pub.registry.status("/v2/", auth=("AWS", TOKEN_PASSWORD)) == 401
+        assert pub.registry.status("/v2/", auth=("AWS", ROTATED_PASSWORD)) == 200
+    before, mounts = pub.log_offset(), len(node.fuse_mounts())
+    ref, image = node.second
+    node.path("/etc/kubernetes/manifests/second.yaml").write_text(_pod("soci-second", ref))
+    node.wait_for_marker(pod="soci-second", image=image)
+    assert len(node.fuse_mounts()) == mounts + len(image.layers)
+    layers = {layer.digest for layer in image.layers}
+    reads = [status for method, path, status, _ in pub.served(before) if method == "GET" and path.rsplit("/", 1)[-1] in layers]
+    assert reads and set(reads) == {206}, reads
+
+
 def _sha(box: SystemdBox, path: str) -> str:
     return hashlib.sha256(box.run("cat", path).stdout.encode()).hexdigest()
 
@@ -258,7 +375,7 @@ def _sha(box: SystemdBox, path: str) -> str:
 def test_after_a_reboot_the_node_runs_soci_with_our_config_again(node: BootedNode) -> None:
     box = node.box
     node.wait_for_marker()
-    before = _sha(box, SOCI_CONFIG)
+    before, mounts = _sha(box, SOCI_CONFIG), sorted(node.fuse_mounts())
     box.reboot(timeout=300)
     assert "already ran for instance" in node.journal("cloud-final.service"), node.journal("cloud-final.service")
     assert box.show("nodeadm-config.service", "Result")["Result"] == "success"
@@ -267,11 +384,11 @@ def test_after_a_reboot_the_node_runs_soci_with_our_config_again(node: BootedNod
     for unit in ("soci-snapshotter.service", "containerd.service", "kubelet.service"):
         assert box.active(unit) == "active", (unit, node.journal(unit)[-4000:])
     node.wait_for_marker(count=2)
-    assert len(node.fuse_mounts()) == len(node.pub.image.layers)
+    assert sorted(node.fuse_mounts()) == mounts, "SOCI restored every lazily loaded layer after the reboot"
 
 
 def test_no_token_or_key_in_the_journal(node: BootedNode) -> None:
     journal = node.box.run("journalctl", "--no-pager", "-o", "cat", timeout=60).stdout
-    token = base64.b64encode(f"AWS:{TOKEN_PASSWORD}".encode()).decode()
-    assert token not in journal and TOKEN_PASSWORD not in journal
+    for password in (TOKEN_PASSWORD, ROTATED_PASSWORD, node.static_password):
+        assert password not in journal and base64.b64encode(f"AWS:{password}".encode()).decode() not in journal
     assert json.dumps(PLACEHOLDER_KEYS) not in journal
