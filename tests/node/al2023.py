@@ -127,15 +127,24 @@ WantedBy=multi-user.target
 CLOUD_FINAL_SCRIPT = '''\
 #!/usr/bin/python3
 """cloud-init scripts_user, for the box: run the user data's text/x-shellscript parts once per instance."""
-import email, gzip, os, subprocess, sys, urllib.request
+import email, gzip, os, subprocess, sys, time, urllib.request
 
 IMDS = "http://169.254.169.254"
 
 
-def imds(path, token=None, method="GET"):
+def imds(path, token=None, method="GET", max_wait=120):
+    """As cloud-init's EC2 data source waits for the metadata service (max_wait 120 s), retrying."""
     headers = {"X-aws-ec2-metadata-token": token} if token else {"X-aws-ec2-metadata-token-ttl-seconds": "21600"}
-    with urllib.request.urlopen(urllib.request.Request(IMDS + path, method=method, headers=headers), timeout=10) as r:
-        return r.read()
+    deadline = time.monotonic() + max_wait
+    while True:
+        try:
+            with urllib.request.urlopen(urllib.request.Request(IMDS + path, method=method, headers=headers), timeout=10) as r:
+                return r.read()
+        except OSError as e:
+            if time.monotonic() > deadline:
+                raise
+            print(f"scripts_user: IMDS {path}: {e}; retrying", flush=True)
+            time.sleep(1)
 
 
 token = imds("/latest/api/token", method="PUT").decode()

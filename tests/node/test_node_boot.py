@@ -42,14 +42,18 @@ Deviations from an EC2 node (each made here):
 from __future__ import annotations
 
 import base64
+import contextlib
+import errno
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
@@ -148,6 +152,26 @@ class BootedNode:
             time.sleep(1)
         raise AssertionError(f"the pod did not print its marker {count}x in {timeout:.0f}s; kubelet:\n{self.journal('kubelet')[-6000:]}")
 
+    def start_second_pod(self) -> None:
+        """The second image's static pod (once), running."""
+        ref, image = self.second
+        manifest = self.path("/etc/kubernetes/manifests/second.yaml")
+        if not manifest.exists():
+            manifest.write_text(_pod("soci-second", ref))
+        self.wait_for_marker(pod="soci-second", image=image)
+
+    def timeline(self) -> list[tuple[float, str]]:
+        """(seconds since systemd started, event) of the boot, from systemd's own timestamps."""
+        t0 = int(self.box.run("systemctl", "show", "-p", "UserspaceTimestampMonotonic", "--value").stdout.strip())
+        events = [
+            ("nodeadm-config.service", "ExecMainStart", "nodeadm init --skip run starts"), ("nodeadm-config.service", "ExecMainExit", "nodeadm config phase done"),
+            ("cloud-final.service", "ExecMainStart", "cloud-final: our shell part starts"), ("soci-snapshotter.service", "ActiveEnter", "SOCI ready (sd_notify)"),
+            ("cloud-final.service", "ExecMainExit", "our shell part done"), ("nodeadm-run.service", "ExecMainStart", "nodeadm init --skip config starts"),
+            ("containerd.service", "ActiveEnter", "containerd ready"), ("kubelet.service", "ExecMainStart", "kubelet starts"),
+            ("nodeadm-run.service", "ExecMainExit", "nodeadm run phase done (sandbox image pulled)"),
+        ]
+        return sorted(((self.usec(u, p) - t0) / 1e6, what) for u, p, what in events)
+
     def fuse_mounts(self) -> list[str]:
         return [line for line in self.box.run("findmnt", "-rn", "--source", "soci", "-o", "TARGET,FSTYPE").stdout.splitlines() if "fuse" in line]
 
@@ -178,13 +202,13 @@ def _pod(name: str, image: str) -> str:
     })
 
 
-def _seed_ami(box: SystemdBox, pub: Published, static: Published, moto_endpoint: str) -> None:
+def _seed_ami(box: SystemdBox, pub: Published, static: Published, moto_endpoint: str, soci_binary: str | None = None) -> None:
     """The AMI's files, the box's network names and trust, and the static pod."""
     ctd = daemon("containerd-1.7")
     for name in ("containerd", "ctr", "containerd-shim-runc-v2"):
         box.seed_link(f"/usr/bin/{name}", str(ctd.bin(name)))
     box.seed_link("/usr/bin/runc", str(daemon("runc").bin("runc")))
-    box.seed_link("/usr/bin/soci-snapshotter-grpc", str(daemon("soci").bin("soci-snapshotter-grpc")))
+    box.seed_link("/usr/bin/soci-snapshotter-grpc", soci_binary or str(daemon("soci").bin("soci-snapshotter-grpc")))
     box.seed_link("/usr/bin/nodeadm", str(daemon("nodeadm-20240229").bin("nodeadm")))
     box.seed_link("/usr/bin/kubelet", str(daemon("kubelet-1.33").bin("kubelet")))
     box.seed_link("/etc/eks/image-credential-provider/ecr-credential-provider", str(daemon("ecr-credential-provider-1.33").bin("ecr-credential-provider")))
@@ -215,7 +239,16 @@ def _seed_ami(box: SystemdBox, pub: Published, static: Published, moto_endpoint:
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BootedNode]:
-    base = tmp_path_factory.mktemp("node-boot")
+    with booted_node(tmp_path_factory.mktemp("node-boot")) as n:
+        yield n
+
+
+@contextlib.contextmanager
+def booted_node(base: Path, imds_delay: float = 0.0, soci_binary: str | None = None) -> Iterator[BootedNode]:
+    """Publish the images, start moto and the mock IMDS in the box's network, seed the AMI, boot.
+    ``imds_delay``: the IMDS answers only this many seconds after nodeadm's config phase has started
+    (its process starts then: until then, connections to it are refused). ``soci_binary``: what the
+    AMI's /usr/bin/soci-snapshotter-grpc is (default: SOCI 0.15.0 as built)."""
     pause = daemon("pause").bin("pause").read_bytes()
     box = SystemdBox(base / "box", binds=BINARIES, proc_sys=KERNEL, addresses=(NODE_IP,))
     generation = base / "ecr-generation"
@@ -240,13 +273,21 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BootedNode]:
             user_data = _user_data(make_tls(base / "cluster-ca").ca.read_bytes(), arn)
             cfg = base / "imds.json"
             cfg.write_text(al2023.dumps(al2023.imds_mock_config(user_data, instance_id=INSTANCE_ID, region=CLUSTER.region, az=f"{CLUSTER.region}a", local_ipv4=NODE_IP, mac=MAC)))
-            imds = Process("ec2-metadata-mock", [daemon("ec2-metadata-mock").bin("ec2-metadata-mock"), "-c", cfg, "-n", "169.254.169.254", "-p", "80", "-I"],
-                           env={"PATH": "/usr/bin:/bin", "HOME": str(base)}, log=base / "imds.log")
-            imds.start()
-            stack.callback(imds.stop)
-            imds.wait_until(lambda: _imds_answers(), "the mock IMDS on 169.254.169.254:80", 30)
-        _seed_ami(box, pub, static, moto_endpoint)
+            argv = [daemon("ec2-metadata-mock").bin("ec2-metadata-mock"), "-c", cfg, "-n", "169.254.169.254", "-p", "80", "-I"]
+            if imds_delay:
+                wait = f"until pgrep -f '^/usr/bin/nodeadm init' >/dev/null; do sleep 0.05; done; sleep {imds_delay}"
+                argv = ["sh", "-c", f'{wait}; exec "$@"', "imds", *argv]
+            imds = Process("ec2-metadata-mock", argv, env={"PATH": "/usr/bin:/bin", "HOME": str(base)}, log=base / "imds.log")
+            if not imds_delay:
+                imds.start()
+                stack.callback(imds.stop)
+                imds.wait_until(lambda: _imds_answers(), "the mock IMDS on 169.254.169.254:80", 30)
+        _seed_ami(box, pub, static, moto_endpoint, soci_binary)
         since = pub.log_offset()
+        if imds_delay:
+            with box.net():
+                imds.start()
+            stack.callback(imds.stop)
         box.boot(timeout=300)
         yield BootedNode(box, pub, user_data, imds, moto, since, static, static_password, generation, second)
 
@@ -278,6 +319,7 @@ def test_systemd_runs_nodeadm_config_then_our_script_then_nodeadm_run(node: Boot
         "config_done": config_done, "final_start": final_start, "soci_ready": soci_ready, "final_done": final_done,
         "run_start": run_start, "containerd": ctd_start, "kubelet": kubelet_start}
     assert "soci-eks: SOCI is up" in node.journal("cloud-final.service")
+    print("\n".join(f"{t:7.3f} s  {what}" for t, what in node.timeline()))
     for unit in ("soci-snapshotter.service", "containerd.service", "kubelet.service"):
         assert box.active(unit) == "active", (unit, node.journal(unit)[-4000:])
 
@@ -293,7 +335,11 @@ def test_nodeadm_merged_our_containerd_config_and_pulled_the_sandbox_image(node:
 
 
 def test_the_kubelet_starts_the_pod_lazily_through_soci(node: BootedNode) -> None:
-    node.wait_for_marker()
+    log = node.wait_for_marker()
+    started = node.box.run("systemctl", "show", "-p", "UserspaceTimestamp", "--value", "--timestamp=us+utc").stdout.split()
+    t0 = datetime.strptime(" ".join(started[1:3]), "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=UTC)
+    printed = datetime.fromisoformat(log.split()[0][:26] + "+00:00")
+    print(f"{(printed - t0).total_seconds():7.3f} s  the pod's container printed the marker (pod log)")
     mounts = node.fuse_mounts()
     assert len(mounts) == len(node.pub.image.layers), mounts
     layers = {layer.digest for layer in node.pub.image.layers}
@@ -359,13 +405,92 @@ def test_ecr_token_rotation_the_old_token_is_refused_and_lazy_pulls_go_on(node: 
         assert pub.registry.status("/v2/", auth=("AWS", TOKEN_PASSWORD)) == 401
         assert pub.registry.status("/v2/", auth=("AWS", ROTATED_PASSWORD)) == 200
     before, mounts = pub.log_offset(), len(node.fuse_mounts())
-    ref, image = node.second
-    node.path("/etc/kubernetes/manifests/second.yaml").write_text(_pod("soci-second", ref))
-    node.wait_for_marker(pod="soci-second", image=image)
+    _, image = node.second
+    node.start_second_pod()
     assert len(node.fuse_mounts()) == mounts + len(image.layers)
     layers = {layer.digest for layer in image.layers}
     reads = [status for method, path, status, _ in pub.served(before) if method == "GET" and path.rsplit("/", 1)[-1] in layers]
     assert reads and set(reads) == {206}, reads
+
+
+SLOW_READER = """
+import sys, time
+path, out = sys.argv[1], open(sys.argv[2], "w", buffering=1)
+with open(path, "rb") as f:
+    offset = 0
+    while True:
+        try:
+            chunk = f.read(256 << 10)
+        except OSError as e:
+            out.write(f"error {offset} {e.errno} {e.strerror}\\n")
+            break
+        if not chunk:
+            out.write(f"eof {offset}\\n")
+            break
+        offset += len(chunk)
+        out.write(f"read {offset}\\n")
+        time.sleep(0.2)
+"""
+
+
+def _running_container(node: BootedNode, image_ref: str) -> tuple[str, str]:
+    """(id, rootfs) of the running container of ``image_ref``."""
+    for cid in node.box.run("ctr", "-n", "k8s.io", "containers", "ls", "-q", f"image=={image_ref}").stdout.split():
+        if "RUNNING" in node.box.run("ctr", "-n", "k8s.io", "tasks", "ls").stdout.split(cid, 1)[-1].splitlines()[0]:
+            return cid, f"/run/containerd/io.containerd.runtime.v2.task/k8s.io/{cid}/rootfs"
+    raise AssertionError(f"no running container of {image_ref}: {node.box.run('ctr', '-n', 'k8s.io', 'tasks', 'ls').stdout}")
+
+
+def _until(what: str, check: object, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout:.0f} s: {what}")
+        time.sleep(0.5)
+
+
+def test_soci_killed_while_a_container_reads_lazily(node: BootedNode) -> None:
+    """SOCI is SIGKILLed while a container reads a file that is not yet fetched. What the container
+    sees: the read fails with ENOTCONN at once (no hang), and once SOCI is back (its socket starts it
+    again at containerd's next call: the AMI's unit has ``Restart=no``) the container's open files are
+    stale (ESTALE) — a running container of a lazily loaded image cannot recover by itself. What
+    recovers: SOCI re-mounts every remote snapshot (the index fetched again with its credentials), and
+    the container, restarted, reads the whole file correctly."""
+    box = node.box
+    ref, image = node.second
+    node.start_second_pod()
+    cid, root = _running_container(node, ref)
+    big = image.file("data/layer1.bin")
+    mounts = sorted(node.fuse_mounts())
+    log = "/run/slow-reader.log"
+    reader = subprocess.Popen([*box._nsenter(), "python3", "-c", SLOW_READER, f"{root}/{big.path}", log], stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _until("the reader has read 512 KiB", lambda: node.path(log).exists() and "read 524288" in node.path(log).read_text(), 30)
+        box.systemctl("kill", "-s", "KILL", "soci-snapshotter.service", check=True)
+        reader.wait(60)
+    finally:
+        if reader.poll() is None:
+            reader.kill()
+            reader.wait(10)
+    last = node.path(log).read_text().splitlines()[-1]
+    assert last.startswith("error ") and f" {errno.ENOTCONN} " in last, node.path(log).read_text()
+    _until("SOCI active again", lambda: box.active("soci-snapshotter.service") == "active", 60)
+    _until("every remote snapshot re-mounted", lambda: sorted(node.fuse_mounts()) == mounts, 90)
+    r = box.run("cat", f"{root}/{big.path}", timeout=60)
+    assert r.returncode != 0 and os.strerror(errno.ESTALE) in r.stderr, (r.returncode, r.stderr)
+    box.run("ctr", "-n", "k8s.io", "tasks", "kill", "-s", "KILL", cid, check=True)
+    _until("the kubelet restarted the container", lambda: _running_container_or_none(node, ref, cid) is not None, 120)
+    _, new_root = _running_container(node, ref)
+    r = box.run("sha256sum", f"{new_root}/{big.path}", timeout=120)
+    assert r.returncode == 0 and r.stdout.split()[0] == hashlib.sha256(big.content()).hexdigest(), (r.returncode, r.stderr)
+
+
+def _running_container_or_none(node: BootedNode, ref: str, old: str) -> str | None:
+    try:
+        cid, _ = _running_container(node, ref)
+    except AssertionError:
+        return None
+    return cid if cid != old else None
 
 
 def _sha(box: SystemdBox, path: str) -> str:
@@ -385,6 +510,34 @@ def test_after_a_reboot_the_node_runs_soci_with_our_config_again(node: BootedNod
         assert box.active(unit) == "active", (unit, node.journal(unit)[-4000:])
     node.wait_for_marker(count=2)
     assert sorted(node.fuse_mounts()) == mounts, "SOCI restored every lazily loaded layer after the reboot"
+
+
+def test_imds_slow_at_boot_nodeadm_retries_and_the_node_comes_up(tmp_path: Path) -> None:
+    """The IMDS refuses connections for the first 1.5 s of nodeadm's config phase: nodeadm's IMDS
+    client retries and the node comes up, SOCI first. (The box's nodeadm retries 3 times over about
+    4 s and then fails the unit; the catalogue's releases retry for about a minute, see README.)"""
+    with booted_node(tmp_path, imds_delay=1.5) as n:
+        for unit in ("nodeadm-config.service", "cloud-final.service", "nodeadm-run.service"):
+            assert n.box.show(unit, "Result")["Result"] == "success", (unit, n.journal(unit)[-3000:])
+        assert "Loading configuration" in n.journal("nodeadm-config.service")
+        for unit in ("soci-snapshotter.service", "containerd.service", "kubelet.service"):
+            assert n.box.active(unit) == "active", (unit, n.journal(unit)[-3000:])
+        assert n.usec("soci-snapshotter.service", "ActiveEnter") <= n.usec("containerd.service", "ExecMainStart")
+        n.wait_for_marker()
+        assert len(n.fuse_mounts()) == len(n.pub.image.layers)
+
+
+def test_a_soci_that_does_not_start_keeps_containerd_and_the_kubelet_down(tmp_path: Path) -> None:
+    """SOCI exits at once (``/bin/false``): our shell part fails naming it, nodeadm's run phase cannot
+    start containerd (which requires SOCI), and the kubelet never starts: the node never runs a pod
+    without SOCI (it does not join, which the node group's health shows)."""
+    with booted_node(tmp_path, soci_binary="/bin/false") as n:
+        assert n.box.show("cloud-final.service", "Result")["Result"] == "exit-code"
+        assert "soci-snapshotter" in n.journal("cloud-final.service")
+        assert n.box.show("nodeadm-run.service", "Result")["Result"] != "success"
+        for unit in ("containerd.service", "kubelet.service"):
+            assert n.box.show(unit, "ExecMainStartTimestampMonotonic")["ExecMainStartTimestampMonotonic"] == "0", (unit, n.journal(unit)[-2000:])
+            assert n.box.active(unit) != "active"
 
 
 def test_no_token_or_key_in_the_journal(node: BootedNode) -> None:
