@@ -1,15 +1,18 @@
 """An AL2023 node boots for real: systemd 252 runs the AMI's boot sequence in a box of its own
 (``node/systemd_box.py``), and a pod starts lazily through SOCI.
 
-The node is the ``c17-lazy-ecr-ami`` scenario: the AMI's SOCI package (SOCI 0.15.0 built from its
-module, at /usr/bin with the package's units), containerd 1.7.27 (built, with its module's own unit),
-nodeadm (the one the proxy serves, cfab22a10647) with the AMI's units of that commit, kubelet 1.33.13
-and the kubelet's ECR credential provider (both built), Debian's docker-credential-ecr-login. The user
-data is the component's, served by amazon-ec2-metadata-mock (IMDSv2 only) at 169.254.169.254 in the
-box's network. On that network only: moto (ECR ``GetAuthorizationToken``) and distribution's registry
-on port 443 under two ECR names, the account's (the app image, SOCI-indexed) and EKS's
-(``602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause:3.5``, the sandbox image nodeadm pulls in
-its run phase), with htpasswd holding the token moto hands out.
+The node is the ``c17-lazy-ecr-ami`` scenario plus static credentials for a second registry: the
+AMI's SOCI package (SOCI 0.15.0 built from its module, at /usr/bin with the package's units),
+containerd 1.7.27 (built, with its module's own unit), nodeadm (the one the proxy serves,
+cfab22a10647) with the AMI's units of that commit, kubelet 1.33.13 and the kubelet's ECR credential
+provider (both built), Debian's docker-credential-ecr-login, the AWS CLI from PyPI. The user data is
+the component's, served by amazon-ec2-metadata-mock (IMDSv2 only) at 169.254.169.254 in the box's
+network. On that network only: moto (ECR ``GetAuthorizationToken`` with rotating, expiring tokens;
+Secrets Manager) and distribution's registry on port 443 under two ECR names, the account's (the app
+images, SOCI-indexed) and EKS's (``602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause:3.5``, the
+sandbox image nodeadm pulls in its run phase), with htpasswd holding the token moto hands out; and a
+second registry, ``registry.example.com`` on 127.0.0.2:443, whose credentials are the Secrets Manager
+secret's.
 
 The boot, as systemd runs it: nodeadm-config.service (``nodeadm init --skip run``: containerd and
 kubelet configuration from the user data's NodeConfig parts) -> cloud-final (our shell part: SOCI's
@@ -17,7 +20,9 @@ config, containerd's drop-in, the docker config, SOCI started) -> nodeadm-run.se
 config``: containerd started through systemd's D-Bus API, the sandbox image pulled with an ECR token,
 the kubelet started). The kubelet then runs the static pod: its ECR credential provider gets a token
 from moto, containerd pulls through SOCI, SOCI lazily loads the layers with credentials from its own
-docker config (the ECR helper, from moto), and the container prints a file of its last layer.
+docker config (the ECR helper, from moto), and the container prints a file of its last layer. The
+faults (IMDS late, SOCI not starting, SOCI killed mid-read, registry down, SOCI's root full) and what
+each measured are in README's "How a node boots".
 
 Deviations from an EC2 node (each made here):
 - nodeadm predates the catalogue's releases (the proxy serves no later one): it writes the NodeConfig's
@@ -36,6 +41,10 @@ Deviations from an EC2 node (each made here):
 - the kernel settings the kubelet's ``protectKernelDefaults`` checks are shown to the box as EKS's AMI
   sets them (``vm.overcommit_memory=1``, ``kernel.panic=10``, ``kernel.panic_on_oops=1``): the box may
   not change the machine's;
+- the kubelet is 1.33.13 where the node group pins Kubernetes 1.30 (the one kubelet the suite builds);
+  without an API server the eviction manager has no node to report on;
+- nodeadm's IMDS client (cfab22a10647) gives up after 3 attempts, about 4 s; the pinned releases retry
+  for about a minute (amazon-eks-ami #1699, #2112), so the late-IMDS test stays inside 4 s;
 - cgroup v1 (this machine's hierarchy), where AL2023 uses v2.
 """
 
