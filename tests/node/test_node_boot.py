@@ -78,7 +78,7 @@ from soci_component import rules
 from soci_component.render import plan, render
 from soci_component.render.paths import SOCI_CONFIG
 from soci_component.spec import DEFAULT_SOCI_ROOT as SOCI_ROOT
-from soci_component.spec import Secrets, StaticCredentials
+from soci_component.spec import SOCI_SOCKET, Secrets, StaticCredentials
 from tests.support.moto_server import PLACEHOLDER_KEYS, moto_server
 from tests.support.scenarios import CLUSTER, SCENARIOS
 
@@ -187,11 +187,11 @@ class BootedNode:
         return [line for line in self.box.run("findmnt", "-rn", "--source", "soci", "-o", "TARGET,FSTYPE").stdout.splitlines() if "fuse" in line]
 
 
-def _user_data(cluster_ca: bytes, static_arn: str) -> bytes:
+def _user_data(cluster_ca: bytes, static_arn: str, scenario: str = SCENARIO) -> bytes:
     """The component's user data for the scenario plus static credentials for :data:`STATIC_HOST` in
     Secrets Manager (``static_arn``), for a cluster whose CA is ``cluster_ca`` (the kubelet refuses to
     start with a CA file that holds no certificate), with the test's NodeConfig part appended."""
-    s = SCENARIOS[SCENARIO]
+    s = SCENARIOS[scenario]
     spec = replace(s.spec, credentials=(*s.spec.credentials, StaticCredentials(STATIC_HOST)))
     cluster = replace(CLUSTER, certificate_authority=base64.b64encode(cluster_ca).decode())
     rendered = render(plan(spec, rules.profile(spec)), cluster, Secrets(static={STATIC_HOST: static_arn})).raw_user_data
@@ -277,7 +277,7 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BootedNode]:
 
 
 @contextlib.contextmanager
-def booted_node(base: Path, imds_delay: float = 0.0, soci_binary: str | None = None, soci_root_mib: int = 0) -> Iterator[BootedNode]:
+def booted_node(base: Path, imds_delay: float = 0.0, soci_binary: str | None = None, soci_root_mib: int = 0, scenario: str = SCENARIO) -> Iterator[BootedNode]:
     """Publish the images, start moto and the mock IMDS in the box's network, seed the AMI, boot.
     ``imds_delay``: the IMDS answers only this many seconds after nodeadm's config phase has started
     (its process starts then: until then, connections to it are refused). ``soci_binary``: what the
@@ -304,7 +304,7 @@ def booted_node(base: Path, imds_delay: float = 0.0, soci_binary: str | None = N
             static = publish(base / "static", layers_mib=(12,), name="static", host=STATIC_HOST, port=443, address=STATIC_ADDRESS,
                              user=STATIC_USER, password=static_password, seed=13, base_files=(FileSpec("pause", data=pause, mode=0o755),))
             stack.callback(static.registry.stop)
-            user_data = _user_data(make_tls(base / "cluster-ca").ca.read_bytes(), arn)
+            user_data = _user_data(make_tls(base / "cluster-ca").ca.read_bytes(), arn, scenario)
             cfg = base / "imds.json"
             cfg.write_text(al2023.dumps(al2023.imds_mock_config(user_data, instance_id=INSTANCE_ID, region=CLUSTER.region, az=f"{CLUSTER.region}a", local_ipv4=NODE_IP, mac=MAC)))
             argv = [daemon("ec2-metadata-mock").bin("ec2-metadata-mock"), "-c", cfg, "-n", "169.254.169.254", "-p", "80", "-I"]
@@ -650,6 +650,23 @@ def test_soci_root_full_fails_reads_and_pulls_clearly_and_recovers(tmp_path: Pat
         rc, out = n.cri("pull", n.third[0], "--user", "AWS", "--password", TOKEN_PASSWORD)
         assert rc == 0, out
         assert len(n.fuse_mounts()) == before + len(n.third[1].layers)
+
+
+def test_cri_proxy_the_kubelet_pulls_through_socis_image_service(tmp_path: Path) -> None:
+    """``c17-lazy-cri-ami``: the kubelet's image service is SOCI's socket (the rendered NodeConfig's
+    ``imageServiceEndpoint``); the kubelet's provider gets the ECR token, SOCI takes it from the CRI
+    request (no ECR helper in SOCI's docker config) and loads the pod's image lazily."""
+    with booted_node(tmp_path, scenario="c17-lazy-cri-ami") as n:
+        box = n.box
+        dropin = json.loads(box.run("cat", "/etc/kubernetes/kubelet/config.json.d/00-nodeadm.conf").stdout)
+        assert dropin["imageServiceEndpoint"] == f"unix://{SOCI_SOCKET}", dropin
+        assert "--config-dir=/etc/kubernetes/kubelet/config.json.d" in box.run("cat", "/etc/eks/kubelet/environment").stdout
+        assert "credHelpers" not in json.loads(n.path("/root/.docker/config.json").read_text())
+        n.wait_for_marker()
+        assert len(n.fuse_mounts()) == len(n.pub.image.layers)
+        layers = {layer.digest for layer in n.pub.image.layers}
+        reads = [status for method, path, status, _ in n.pub.served(n.since) if method == "GET" and path.rsplit("/", 1)[-1] in layers]
+        assert reads and set(reads) == {206}, reads
 
 
 def test_no_token_or_key_in_the_journal(node: BootedNode) -> None:
