@@ -37,6 +37,8 @@ NODE_POLICIES = (
 pull from ECR (pull-only, narrower than ReadOnly), and SSM sessions for inspecting nodes."""
 
 SOCI_SERVICE_ACCOUNT_NAMESPACE = "kube-system"
+SERVICE_ACCOUNT_TOKEN_TYPE = "kubernetes.io/service-account-token"
+SERVICE_ACCOUNT_NAME_ANNOTATION = "kubernetes.io/service-account.name"
 
 
 @dataclass(kw_only=True)
@@ -222,35 +224,30 @@ class SociNodes(pulumi.ComponentResource):
             kubeconfig = c.kubeconfig if c.kubeconfig is not None else pulumi.Output.all(c.name, c.endpoint, c.certificate_authority, region).apply(lambda v: exec_kubeconfig(*v))
             provider = k8s.Provider(f"{name}-k8s", kubeconfig=kubeconfig, opts=pulumi.ResourceOptions(parent=self))
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=provider)
-        labels = {"app.kubernetes.io/managed-by": "soci-eks", f"soci-eks/{self.KIND.replace(' ', '-')}": spec.name}
+        ident = keychain_identity(self.KIND, spec.name)
         sa = k8s.core.v1.ServiceAccount(
             f"{name}-soci",
-            metadata=k8s.meta.v1.ObjectMetaArgs(namespace=SOCI_SERVICE_ACCOUNT_NAMESPACE, labels=labels),
+            metadata=k8s.meta.v1.ObjectMetaArgs(namespace=ident.namespace, labels=dict(ident.labels)),
             automount_service_account_token=False,
             opts=k8s_opts,
         )
-        # Kubernetes RBAC cannot restrict by secret type: this grants list/watch of all secrets, of which SOCI's
-        # kubeconfig keychain only reads those of type kubernetes.io/dockerconfigjson.
         reader = k8s.rbac.v1.ClusterRole(
             f"{name}-soci-secret-reader",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                labels=labels,
-                annotations={"soci-eks/purpose": "SOCI kubeconfig keychain: reads kubernetes.io/dockerconfigjson pull secrets (RBAC cannot filter by type)"},
-            ),
-            rules=[k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=["secrets"], verbs=["list", "watch"])],
+            metadata=k8s.meta.v1.ObjectMetaArgs(labels=dict(ident.labels), annotations=dict(ident.role_annotations)),
+            rules=[k8s.rbac.v1.PolicyRuleArgs(api_groups=list(r["apiGroups"]), resources=list(r["resources"]), verbs=list(r["verbs"])) for r in ident.rules],
             opts=k8s_opts,
         )
         k8s.rbac.v1.ClusterRoleBinding(
             f"{name}-soci-secret-reader",
-            metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+            metadata=k8s.meta.v1.ObjectMetaArgs(labels=dict(ident.labels)),
             role_ref=k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=reader.metadata.name),
-            subjects=[k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=sa.metadata.name, namespace=SOCI_SERVICE_ACCOUNT_NAMESPACE)],
+            subjects=[k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=sa.metadata.name, namespace=ident.namespace)],
             opts=k8s_opts,
         )
         token = k8s.core.v1.Secret(
             f"{name}-soci-token",
-            metadata=k8s.meta.v1.ObjectMetaArgs(namespace=SOCI_SERVICE_ACCOUNT_NAMESPACE, labels=labels, annotations={"kubernetes.io/service-account.name": sa.metadata.name}),
-            type="kubernetes.io/service-account-token",
+            metadata=k8s.meta.v1.ObjectMetaArgs(namespace=ident.namespace, labels=dict(ident.labels), annotations={SERVICE_ACCOUNT_NAME_ANNOTATION: sa.metadata.name}),
+            type=SERVICE_ACCOUNT_TOKEN_TYPE,
             opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[sa])),
         )
         secret = aws.secretsmanager.Secret(
@@ -262,7 +259,7 @@ class SociNodes(pulumi.ComponentResource):
         version = aws.secretsmanager.SecretVersion(
             f"{name}-kube-token-value",
             secret_id=secret.id,
-            secret_string=pulumi.Output.secret(token.data).apply(_token_from_secret_data),
+            secret_string=pulumi.Output.secret(token.data).apply(token_from_secret_data),
             opts=pulumi.ResourceOptions(parent=self),
         )
         return secret.arn, version
@@ -287,6 +284,49 @@ def cluster_info(cluster: ClusterAttachment, env: AwsEnvironment) -> pulumi.Outp
 # pure helpers
 
 
+@dataclass(frozen=True)
+class KeychainIdentity:
+    """SOCI's kubeconfig-keychain identity in the cluster (pure): what ``_kubernetes_identity`` creates
+    through the Kubernetes provider, and what tests/node/test_kube_keychain.py creates in a real API server."""
+
+    namespace: str
+    labels: Mapping[str, str]
+    role_annotations: Mapping[str, str]
+    rules: tuple[Mapping[str, Any], ...]
+    """The ClusterRole's rules as the API takes them (``rbac.authorization.k8s.io/v1`` PolicyRule JSON)."""
+
+    def objects(self, *, service_account: str, role: str, binding: str, token: str) -> list[dict[str, Any]]:
+        """The ServiceAccount, ClusterRole, ClusterRoleBinding and token Secret as Kubernetes API objects,
+        with the names given (Pulumi auto-names them)."""
+        meta = {"labels": dict(self.labels)}
+        return [
+            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": service_account, "namespace": self.namespace, **meta},
+             "automountServiceAccountToken": False},
+            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": role, **meta, "annotations": dict(self.role_annotations)},
+             "rules": [dict(r) for r in self.rules]},
+            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": binding, **meta},
+             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+             "subjects": [{"kind": "ServiceAccount", "name": service_account, "namespace": self.namespace}]},
+            {"apiVersion": "v1", "kind": "Secret", "type": SERVICE_ACCOUNT_TOKEN_TYPE,
+             "metadata": {"name": token, "namespace": self.namespace, **meta, "annotations": {SERVICE_ACCOUNT_NAME_ANNOTATION: service_account}}},
+        ]
+
+
+def keychain_identity(kind: str, spec_name: str) -> KeychainIdentity:
+    """The identity of ``kind`` (``node group``/``node pool``) ``spec_name``.
+
+    SOCI 0.15's kubeconfig keychain lists and watches secrets in all namespaces with the field selector
+    ``type=kubernetes.io/dockerconfigjson`` (github.com/awslabs/soci-snapshotter@v0.15.0,
+    service/keychain/kubeconfig/kubeconfig.go, ``startSyncSecrets``): a cluster-wide list/watch, nothing
+    else. RBAC cannot restrict by secret type, so the rule grants list/watch of all secrets; the filter is SOCI's."""
+    return KeychainIdentity(
+        namespace=SOCI_SERVICE_ACCOUNT_NAMESPACE,
+        labels={"app.kubernetes.io/managed-by": "soci-eks", f"soci-eks/{kind.replace(' ', '-')}": spec_name},
+        role_annotations={"soci-eks/purpose": "SOCI kubeconfig keychain: reads kubernetes.io/dockerconfigjson pull secrets (RBAC cannot filter by type)"},
+        rules=({"apiGroups": [""], "resources": ["secrets"], "verbs": ["list", "watch"]},),
+    )
+
+
 def _secrets_policy(arns: list[str]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": sorted(arns)}]})
 
@@ -306,7 +346,7 @@ def registry_secret_string(creds: Any, registry: str, path: str) -> str:
     return json.dumps({"username": entry["username"], "password": entry["password"]})
 
 
-def _token_from_secret_data(data: Mapping[str, str] | None) -> str:
+def token_from_secret_data(data: Mapping[str, str] | None) -> str:
     token = (data or {}).get("token")
     if not token:
         raise pulumi.RunError("the service-account token secret has no token yet; run `pulumi up` again once the token controller has filled it")

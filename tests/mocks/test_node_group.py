@@ -15,6 +15,7 @@ from soci_component import rules
 from soci_component.components.attachment import ClusterAttachment
 from soci_component.components.errors import ComponentError as NodeGroupError
 from soci_component.components.node_group import SociNodeGroup, SociNodeGroupArgs
+from soci_component.components.nodes import keychain_identity
 from soci_component.render import plan, render
 from soci_component.spec import (
     AmiPin,
@@ -309,6 +310,11 @@ def test_kubernetes_secrets_identity(m: SociMocks) -> None:
     assert sa.urn in token.dependencies
     for rec in (sa, role, binding, token):
         assert rec.provider.startswith(provider.urn), rec.name
+    # the same objects as keychain_identity's (which tests/node/test_kube_keychain.py creates in a real API server)
+    want = keychain_identity("node group", "kube").objects(service_account=sa_name, role=role_name, binding="ng-soci-secret-reader-k8sname", token="ng-soci-token-k8sname")
+    for rec, obj in zip((sa, role, binding, token), want, strict=True):
+        got = {k: v for k, v in rec.inputs.items() if k not in ("apiVersion", "kind")}
+        assert got == {k: ({m: n for m, n in v.items() if m != "name"} if k == "metadata" else v) for k, v in obj.items() if k not in ("apiVersion", "kind")}, rec.name
     version = m.one("aws:secretsmanager/secretVersion:SecretVersion")
     assert is_secret(version.inputs["secretString"]) and unwrap(version.inputs["secretString"]) == m.sa_token
     text = user_data_of(m.one(LT))
