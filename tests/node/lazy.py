@@ -166,12 +166,13 @@ def publish(
 
 def add_image(
     pub: Published, base: Path, repo: str, *, layers_mib: tuple[int, ...], seed: int, user: str, password: str, base_files: tuple[images.FileSpec, ...] = (),
+    **layers: Any,
 ) -> tuple[str, images.Image]:
-    """Push another image (``random_layers(layers_mib, seed=seed, base_files=base_files)``) to ``pub``'s registry as
+    """Push another image (``random_layers(layers_mib, seed=seed, base_files=base_files, **layers)``) to ``pub``'s registry as
     ``<repo>:unindexed`` and its ``soci convert``-ed form (SOCI v2 index) as ``<repo>:v1``; returns the
     v1 reference and the image. ``user``/``password``: an account the registry accepts now."""
     reg, tls = pub.registry, pub.tls
-    image = images.build(images.random_layers(layers_mib, seed=seed, base_files=base_files), name=repo.replace("/", "-"))
+    image = images.build(images.random_layers(layers_mib, seed=seed, base_files=base_files, **layers), name=repo.replace("/", "-"))
     images.RegistryClient(f"https://{reg.address}:{reg.port}", user=user, password=password, cafile=tls.ca).push_image(image, repo, "unindexed")
     env = {"SSL_CERT_FILE": str(tls.ca)}
     auth = ("--user", f"{user}:{password}", "--tlscacert", str(tls.ca))

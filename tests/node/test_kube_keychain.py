@@ -45,12 +45,10 @@ from pathlib import Path
 
 import boto3
 import pytest
-from daemons import Containerd, Node, Soci
 
-from node import images
-from node.images import Image, MiB
+from node.images import MiB
 from node.kube_api import ControlPlane, control_plane, field_selector, wait_for
-from node.lazy import HOST, USER, Published, lazy_node
+from node.lazy import USER, Published, add_image, lazy_node
 from soci_component.components.nodes import keychain_identity, token_from_secret_data
 from soci_component.render import RenderedNode, render
 from soci_component.render.paths import DOCKER_CONFIG, SOCI_CONFIG, SOCI_KUBECONFIG
@@ -148,7 +146,9 @@ def test_pull_secret_created_after_soci_started_is_used_for_a_lazy_pull(keychain
     docker_config = json.dumps({"auths": {pub.registry.host: {"username": USER, "password": pub.password, "auth": base64.b64encode(f"{USER}:{pub.password}".encode()).decode()}}})
     data = {".dockerconfigjson": base64.b64encode(docker_config.encode()).decode()}
 
-    early_ref, early = push_indexed_image(pub, tmp_path / "indexer")
+    # a second image with layers of its own (no snapshot shared with pub.image)
+    early_ref, early = add_image(pub, tmp_path / "indexer", EARLY_REPO, layers_mib=(16,), seed=41, user=USER, password=pub.password,
+                                 base_mib=11, marker=b"pulled before the secret\n")
     with lazy_node(tmp_path, pub, SCENARIO, rendered=b) as ln:
         assert ln.node.path(SOCI_KUBECONFIG) == kubeconfig
         # SOCI's informer is listing and watching, as the ServiceAccount, with its field selector
@@ -205,22 +205,6 @@ def test_pull_secret_created_after_soci_started_is_used_for_a_lazy_pull(keychain
     leaked = [name for name, value in (("token", keychain.token), ("password", pub.password), ("dockerconfigjson", data[".dockerconfigjson"]),
                                        ("basic auth", base64.b64encode(f"{USER}:{pub.password}".encode()).decode())) if value in logs]
     assert leaked == [], f"in a log: {leaked}"
-
-
-def push_indexed_image(pub: Published, base: Path) -> tuple[str, Image]:
-    """A second image in ``pub``'s registry (layers of their own: no snapshot shared with ``pub.image``),
-    converted with ``soci convert`` (SOCI v2 index) as publish() does; returns its reference and the image."""
-    reg, tls = pub.registry, pub.tls
-    image = images.build(images.random_layers((16,), seed=41, base_mib=11, marker=b"pulled before the secret\n"), name="kube-early")
-    images.RegistryClient(f"https://127.0.0.1:{reg.port}", user=USER, password=pub.password, cafile=tls.ca).push_image(image, EARLY_REPO, "unindexed")
-    env = {"SSL_CERT_FILE": str(tls.ca)}
-    auth = ("--user", f"{USER}:{pub.password}", "--tlscacert", str(tls.ca))
-    ref = f"{reg.host}/{EARLY_REPO}:v1"
-    with Node(base, hosts={HOST: "127.0.0.1"}) as node, Containerd(node, "2", "version = 3\n", env=env) as ctd:
-        ctd.ctr("images", "pull", "--local", *auth, f"{reg.host}/{EARLY_REPO}:unindexed")
-        Soci(node, "", env=env).cli("convert", f"{reg.host}/{EARLY_REPO}:unindexed", ref, containerd=ctd)
-        ctd.ctr("images", "push", "--local", *auth, ref)
-    return ref, image
 
 
 def soci_requests(cp: ControlPlane, user: str, verb: str) -> list[dict]:
