@@ -20,8 +20,10 @@ __all__ = [
     "DOCKER_CONFIG",
     "KUBELET_PAUSE_DROPIN",
     "PAUSE_TAR",
+    "NODEADM_CONFIG_UNIT",
     "RELEASE_BINARY",
     "SOCI_CONFIG",
+    "SOCI_CONFIG_OURS",
     "SOCI_KUBECONFIG",
     "SOCI_SERVICE",
     "SOCI_SERVICE_DROPIN",
@@ -31,6 +33,9 @@ __all__ = [
 ]
 
 SOCI_CONFIG = "/etc/soci-snapshotter-grpc/config.toml"
+SOCI_CONFIG_OURS = "/etc/soci-eks/soci-snapshotter-grpc.toml"
+"""Our SOCI config where nodeadm never writes: with nodeadm's parallel-pull gate, SOCI_CONFIG is
+nodeadm's in every config phase, and our drop-in copies this over it before each SOCI start."""
 SOCI_KUBECONFIG = "/etc/soci-snapshotter-grpc/kubeconfig"
 CONTAINERD_CONFIG = "/etc/containerd/config.toml"
 CONTAINERD_SOCKET = "/run/containerd/containerd.sock"
@@ -45,6 +50,9 @@ AMI_BINARY = "/usr/bin/soci-snapshotter-grpc"
 PAUSE_TAR = "/etc/eks/pause.tar"
 """The pause image tarball the AL2023 AMI pre-caches (nodeadm's sandbox image)."""
 CTR = "/usr/bin/ctr"
+INSTALL = "/usr/bin/install"
+NODEADM_CONFIG_UNIT = "nodeadm-config.service"
+"""The AL2023 AMI's unit of nodeadm's config phase (``nodeadm init --skip run``), run on every boot."""
 
 
 def shell_header(values: Mapping[str, str]) -> str:

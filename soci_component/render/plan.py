@@ -44,6 +44,9 @@ class Writer(StrEnum):
     BOOT_SCRIPT = "boot-script"
     NODEADM = "nodeadm"
     """nodeadm writes it from our NodeConfig (the file shown is what it will contain)."""
+    SOCI_UNIT = "soci-snapshotter.service"
+    """Our drop-in for SOCI's unit copies it into place before every SOCI start (nodeadm's
+    parallel-pull gate overwrites the file in every config phase; the boot script runs once)."""
 
 
 @dataclass(frozen=True)
@@ -140,15 +143,32 @@ def _socket_unit() -> str:
     )
 
 
+def _restore_after_nodeadm() -> str:
+    """SOCI's unit, with nodeadm's parallel-pull gate: start after nodeadm's config phase, which writes
+    the gate's SOCI config on every boot (internal/containerd/config.go at v20251108, commit 0f5c129a:
+    ``Configure`` -> ``writeSnapshotterConfig``), and put ours in its place first. Without it our tuning
+    holds on the first boot only (our shell part runs once per instance) and a reboot silently runs
+    SOCI on nodeadm's defaults (SOCI v2 indexes lazily loaded again, our concurrency gone)."""
+    return systemd.unit([
+        ("Unit", [("After", paths.NODEADM_CONFIG_UNIT)]),
+        ("Service", [("ExecStartPre", f"{paths.INSTALL} -m 0644 -D {paths.SOCI_CONFIG_OURS} {paths.SOCI_CONFIG}")]),
+    ])
+
+
 def _al2023_files(spec: NodeSpec, profile: NodeProfile) -> list[NodeFile]:
     root = spec.tuning.root
-    files = [
-        NodeFile(paths.SOCI_CONFIG, soci_config(spec)),
-        NodeFile(paths.CONTAINERD_CONFIG, _effective_containerd(profile, root), writer=Writer.NODEADM,
-                 note="nodeadm's own config for this containerd with the SOCI lines merged in (representative base)"),
-    ]
+    config = soci_config(spec)
+    effective = NodeFile(paths.CONTAINERD_CONFIG, _effective_containerd(profile, root), writer=Writer.NODEADM,
+                         note="nodeadm's own config for this containerd with the SOCI lines merged in (representative base)")
     if spec.uses_fast_image_pull:
-        return files
+        return [
+            NodeFile(paths.SOCI_CONFIG_OURS, config),
+            NodeFile(paths.SOCI_SERVICE_DROPIN, _restore_after_nodeadm()),
+            NodeFile(paths.SOCI_CONFIG, config, writer=Writer.SOCI_UNIT,
+                     note=f"copied from {paths.SOCI_CONFIG_OURS} before every SOCI start, over the one nodeadm's gate writes in each config phase"),
+            effective,
+        ]
+    files = [NodeFile(paths.SOCI_CONFIG, config), effective]
     if isinstance(spec.soci_source, UpstreamRelease):
         files += [NodeFile(paths.SOCI_SERVICE, _service_unit(paths.RELEASE_BINARY, root)), NodeFile(paths.SOCI_SOCKET_UNIT, _socket_unit())]
     elif root != DEFAULT_SOCI_ROOT:

@@ -303,3 +303,43 @@ def test_default_ecr_registry_follows_account_region_and_partition() -> None:
     china = replace(CLUSTER, region="cn-north-1", partition="aws-cn", account_id="444455556666")
     cn = json.loads(render(s.plan, china, SECRETS).file(DOCKER_CONFIG_PATH).content)
     assert cn == {"credHelpers": {"444455556666.dkr.ecr.cn-north-1.amazonaws.com.cn": "ecr-login"}}
+
+
+FAST_PULL = [n for n in AL if SCENARIOS[n].spec.uses_fast_image_pull]
+
+
+def _unit_values(text: str, section: str, key: str) -> list[str]:
+    values, current = [], None
+    for line in text.splitlines():
+        if line.startswith("["):
+            current = line.strip("[]")
+        elif current == section and line.startswith(key + "="):
+            values.append(line.split("=", 1)[1])
+    return values
+
+
+@pytest.mark.parametrize("name", FAST_PULL)
+def test_our_soci_config_survives_nodeadms_gate_on_every_boot(name: str, tmp_path) -> None:
+    """nodeadm's parallel-pull gate writes its own SOCI config in every config phase
+    (internal/containerd/config.go: ``writeSnapshotterConfig``, called from ``Configure``), and our
+    shell part runs on the first boot only. Second boot, replayed on a directory: the files the script
+    wrote stay, nodeadm overwrites SOCI's config, then systemd starts SOCI with our drop-ins' commands.
+    SOCI must read our config, and must start only after nodeadm's config phase."""
+    b = SCENARIOS[name].render()
+    root = tmp_path / "node"
+    for f in b.files:
+        if f.writer is Writer.BOOT_SCRIPT:
+            dest = root / f.path.lstrip("/")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_text(f.content)
+    ours = b.file(SOCI_CONFIG_PATH).content
+    (root / SOCI_CONFIG_PATH.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
+    (root / SOCI_CONFIG_PATH.lstrip("/")).write_text("[content_store]\ntype = 'containerd'\n")  # what the gate wrote
+    dropins = sorted((root / "etc/systemd/system/soci-snapshotter.service.d").glob("*.conf"))
+    for d in dropins:
+        text = d.read_text()
+        assert "nodeadm-config.service" in " ".join(_unit_values(text, "Unit", "After")), text
+        for cmd in _unit_values(text, "Service", "ExecStartPre"):
+            argv = [a if not a.startswith("/etc/") else str(root) + a for a in cmd.lstrip("-").split()]
+            subprocess.run(argv, check=True)
+    assert (root / SOCI_CONFIG_PATH.lstrip("/")).read_text() == ours, f"{name}: after a reboot SOCI starts with nodeadm's config, not ours"
