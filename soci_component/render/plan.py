@@ -148,7 +148,8 @@ def _restore_after_nodeadm() -> str:
     the gate's SOCI config on every boot (internal/containerd/config.go at v20251108, commit 0f5c129a:
     ``Configure`` -> ``writeSnapshotterConfig``), and put ours in its place first. Without it our tuning
     holds on the first boot only (our shell part runs once per instance) and a reboot silently runs
-    SOCI on nodeadm's defaults (SOCI v2 indexes lazily loaded again, our concurrency gone)."""
+    SOCI on nodeadm's settings: the node group's ``tuning`` (parallel-pull concurrency, chunk size,
+    decompressor, content store, minimum layer size) gone, nothing logged."""
     return systemd.unit([
         ("Unit", [("After", paths.NODEADM_CONFIG_UNIT)]),
         ("Service", [("ExecStartPre", f"{paths.INSTALL} -m 0644 -D {paths.SOCI_CONFIG_OURS} {paths.SOCI_CONFIG}")]),

@@ -79,11 +79,13 @@ Before=slices.target
 CONTAINERD_RUNTIME_SLICE = "[Service]\nSlice=runtime.slice\n"
 
 # -- the AMI's SOCI package (soci_package: binary in /usr/bin, socket-activated, Restart=no) ----------
+# As v20251108 (0f5c129a, the release the c17 node groups pin) installs them:
+# templates/al2023/runtime/rootfs/etc/systemd/system/soci-snapshotter.{service,socket}, and
+# install-worker.sh enables the socket only. The service has no ordering against containerd of its own:
+# containerd's first call on the socket starts it, or a drop-in's Requires=/After= does.
 AMI_SOCI_SERVICE = """\
 [Unit]
 Description=SOCI Snapshotter (AMI package)
-After=network.target
-Before=containerd.service
 
 [Service]
 Type=notify
@@ -105,6 +107,76 @@ SocketMode=0660
 [Install]
 WantedBy=sockets.target
 """
+
+# -- nodeadm's parallel-pull gate, stood in for --------------------------------------------------------
+# The proxy's nodeadm predates the gate (FastImagePull, v20250821). What v20251108's nodeadm does under
+# it, on a node with >= 4 CPUs and >= 7 GiB (nodeadm/internal/containerd/config.go, kubelet/config.go at
+# 0f5c129a), in every config phase: write its own SOCI config (embedded
+# snapshotter/soci-snapshotter.config.toml), render containerd's config with the SOCI snapshotter and
+# proxy plugin, and point the kubelet's imageServiceEndpoint at SOCI's socket. The box does the first two
+# as ExecStartPost= of nodeadm-config.service (:data:`NODEADM_MERGE_GATE_DROPIN`), ignoring
+# the size floor (this machine has 2 CPUs); the third is a NodeConfig part of the test's own.
+GATE_SOCI_CONFIG_PATH = "/usr/lib/soci-eks-box/gate-soci-snapshotter.toml"
+GATE_SOCI_CONFIG = """\
+# nodeadm's FastImagePull SOCI config (v20251108), the same settings
+[content_store]
+type = "containerd"
+
+[cri_keychain]
+enable_keychain = true
+image_service_path = "/run/containerd/containerd.sock"
+
+[pull_modes.parallel_pull_unpack]
+enable = true
+max_concurrent_downloads = -1
+max_concurrent_downloads_per_image = 20
+concurrent_download_chunk_size = "16mb"
+max_concurrent_unpacks = -1
+max_concurrent_unpacks_per_image = 12
+discard_unpacked_layers = true
+
+[pull_modes.parallel_pull_unpack.decompress_streams.gzip]
+path = "/usr/bin/unpigz"
+args = ["-d", "-c"]
+"""
+GATE_CONTAINERD_PATH = "/usr/lib/soci-eks-box/gate-containerd.toml"
+GATE_CONTAINERD = f"""\
+[plugins."io.containerd.grpc.v1.cri".containerd]
+snapshotter = "soci"
+disable_snapshot_annotations = false
+
+[proxy_plugins.soci]
+type = "snapshot"
+address = "{SOCI_SOCKET}"
+
+[proxy_plugins.soci.exports]
+root = "/var/lib/soci-snapshotter-grpc"
+"""
+GATE_PAUSE_CACHE_PATH = "/usr/lib/soci-eks-box/gate-pause-cache"
+GATE_PAUSE_CACHE = """\
+#!/bin/sh
+# box: the AMI's cached pause image, unpacked into SOCI's snapshotter before nodeadm's run phase.
+# v20251108's nodeadm does not pull the sandbox image (the AMI has it); the box's older one does, with
+# its own ECR token straight to containerd, and under the gate that pull reaches SOCI with no
+# credentials (SOCI's CRI keychain sees only the kubelet's pulls). ctr unpacks it locally instead.
+set -eu
+image=$(containerd config dump | sed -n 's/^ *sandbox_image = "\\(.*\\)"$/\\1/p')
+region=$(echo "$image" | cut -d. -f4)
+systemctl start containerd.service
+password=$(aws ecr get-login-password --region "$region")
+ctr -n k8s.io images pull --snapshotter soci --user "AWS:$password" "$image" >/dev/null
+echo "gate-pause-cache: $image unpacked into SOCI's snapshotter"
+"""
+GATE_RUN_DROPIN = f"[Service]\nExecStartPre={GATE_PAUSE_CACHE_PATH}\n"
+GATE_NODECONFIG = f"""\
+apiVersion: node.eks.aws/v1alpha1
+kind: NodeConfig
+spec:
+  kubelet:
+    config:
+      imageServiceEndpoint: unix://{SOCI_SOCKET}
+"""
+
 
 # -- cloud-init's final stage, stood in for ---------------------------------------------------------
 CLOUD_FINAL_SCRIPT_PATH = "/usr/lib/soci-eks-box/cloud-final"
@@ -191,6 +263,10 @@ BOX_CONTAINERD = '[plugins."io.containerd.grpc.v1.cri"]\nrestrict_oom_score_adj 
 """Merged last, the box's one containerd deviation: the kubelet gives pod sandboxes oom_score_adj -998,
 and lowering it needs CAP_SYS_RESOURCE, which this machine withholds (runc's init would die)."""
 NODEADM_MERGE_DROPIN = f"[Service]\nExecStartPost={NODEADM_MERGE_PATH} {BOX_CONTAINERD_PATH}\n"
+NODEADM_MERGE_GATE_DROPIN = (f"[Service]\nExecStartPost=/usr/bin/install -m 0644 -D {GATE_SOCI_CONFIG_PATH} /etc/soci-snapshotter-grpc/config.toml\n"
+                             f"ExecStartPost={NODEADM_MERGE_PATH} {GATE_CONTAINERD_PATH} {BOX_CONTAINERD_PATH}\n")
+"""In place of :data:`NODEADM_MERGE_DROPIN` on a node under the gate: the gate's stand-in (its SOCI
+config, its containerd lines) then the merge."""
 NODEADM_MERGE_SCRIPT = '''\
 #!/usr/bin/python3
 """nodeadm >= v20240514's containerd config merge: the NodeConfig's TOML over the template, tables
@@ -239,19 +315,20 @@ def dump(table, path=()):
     return out
 
 
-if not os.path.exists(DROPIN):
-    sys.exit(0)
+# A node group under nodeadm's parallel-pull gate has no containerd part in its NodeConfig (no drop-in).
+sources = ([DROPIN] if os.path.exists(DROPIN) else []) + sys.argv[1:]
 with open(CONFIG, "rb") as f:
     config = tomllib.load(f)
-for path in (DROPIN, *sys.argv[1:]):
+for path in sources:
     with open(path, "rb") as f:
         merge(config, tomllib.load(f))
 with open(CONFIG + ".tmp", "w") as f:
     f.write("\\n".join(dump(config)))
 os.chmod(CONFIG + ".tmp", 0o644)
 os.replace(CONFIG + ".tmp", CONFIG)
-os.remove(DROPIN)
-print(f"nodeadm-merge: merged {DROPIN} into {CONFIG}", flush=True)
+if os.path.exists(DROPIN):
+    os.remove(DROPIN)
+print(f"nodeadm-merge: merged {' '.join(sources)} into {CONFIG}", flush=True)
 '''
 
 

@@ -28,6 +28,11 @@ Deviations from an EC2 node (each made here):
 - nodeadm predates the catalogue's releases (the proxy serves no later one): it writes the NodeConfig's
   containerd config as an import drop-in, which containerd's import merge lets replace the template's
   whole CRI section; the box merges it into config.toml as nodeadm >= v20240514 does (``node/al2023.py``);
+- nodeadm's parallel-pull gate (FastImagePull) is newer than that nodeadm as well: for the parallel boot
+  the box does what v20251108's nodeadm does under it in each config phase (its SOCI config, containerd's
+  SOCI lines, the kubelet's image service), without its size floor, and has the sandbox image in SOCI's
+  snapshotter before the run phase, as the AMI has it cached (the box's nodeadm would pull it past
+  SOCI's keychain) (``node/al2023.py``);
 - no cloud-init: a stand-in for its final stage (``node/al2023.py``) runs the shell part once per instance;
 - AWS credentials: static placeholder keys and ``AWS_ENDPOINT_URL_ECR`` (moto) for every unit, through
   systemd's ``DefaultEnvironment`` instead of the instance profile;
@@ -78,7 +83,7 @@ from soci_component import rules
 from soci_component.render import plan, render
 from soci_component.render.paths import SOCI_CONFIG
 from soci_component.spec import DEFAULT_SOCI_ROOT as SOCI_ROOT
-from soci_component.spec import SOCI_SOCKET, Secrets, StaticCredentials
+from soci_component.spec import SOCI_SOCKET, NodeSpec, Secrets, StaticCredentials
 from tests.support.moto_server import PLACEHOLDER_KEYS, moto_server
 from tests.support.scenarios import CLUSTER, SCENARIOS
 
@@ -187,16 +192,23 @@ class BootedNode:
         return [line for line in self.box.run("findmnt", "-rn", "--source", "soci", "-o", "TARGET,FSTYPE").stdout.splitlines() if "fuse" in line]
 
 
+def _node_spec(scenario: str = SCENARIO) -> NodeSpec:
+    """The scenario's node group plus static credentials for :data:`STATIC_HOST`."""
+    s = SCENARIOS[scenario]
+    return replace(s.spec, credentials=(*s.spec.credentials, StaticCredentials(STATIC_HOST)))
+
+
 def _user_data(cluster_ca: bytes, static_arn: str, scenario: str = SCENARIO) -> bytes:
     """The component's user data for the scenario plus static credentials for :data:`STATIC_HOST` in
     Secrets Manager (``static_arn``), for a cluster whose CA is ``cluster_ca`` (the kubelet refuses to
     start with a CA file that holds no certificate), with the test's NodeConfig part appended."""
-    s = SCENARIOS[scenario]
-    spec = replace(s.spec, credentials=(*s.spec.credentials, StaticCredentials(STATIC_HOST)))
+    spec = _node_spec(scenario)
     cluster = replace(CLUSTER, certificate_authority=base64.b64encode(cluster_ca).decode())
     rendered = render(plan(spec, rules.profile(spec)), cluster, Secrets(static={STATIC_HOST: static_arn})).raw_user_data
     assert b'boundary="//"' in rendered and rendered.count(b"\n--//--") == 1, "the rendered MIME layout changed"
-    return rendered.replace(b"\n--//--", b"\n--//\nContent-Type: application/node.eks.aws\n\n" + BOX_NODECONFIG.encode() + b"\n--//--")
+    ours = [BOX_NODECONFIG, *([al2023.GATE_NODECONFIG] if spec.uses_fast_image_pull else [])]
+    extra = b"".join(b"\n--//\nContent-Type: application/node.eks.aws\n\n" + part.encode() for part in ours)
+    return rendered.replace(b"\n--//--", extra + b"\n--//--")
 
 
 def _containerd_unit() -> str:
@@ -235,8 +247,9 @@ WantedBy=local-fs.target
     box.enable(SOCI_ROOT_MOUNT, "local-fs.target")
 
 
-def _seed_ami(box: SystemdBox, pub: Published, static: Published, moto_endpoint: str, soci_binary: str | None = None) -> None:
-    """The AMI's files, the box's network names and trust, and the static pod."""
+def _seed_ami(box: SystemdBox, pub: Published, static: Published, moto_endpoint: str, soci_binary: str | None = None, gate: bool = False) -> None:
+    """The AMI's files, the box's network names and trust, and the static pod. ``gate``: the node group
+    runs under nodeadm's parallel-pull gate, which the box stands in for (``node/al2023.py``)."""
     ctd = daemon("containerd-1.7")
     for name in ("containerd", "ctr", "containerd-shim-runc-v2"):
         box.seed_link(f"/usr/bin/{name}", str(ctd.bin(name)))
@@ -258,9 +271,15 @@ def _seed_ami(box: SystemdBox, pub: Published, static: Published, moto_endpoint:
         box.seed(f"/etc/systemd/system/{name}", text)
     for name in ("nodeadm-config.service", "nodeadm-run.service", "cloud-final.service"):
         box.enable(name)
+    box.enable("soci-snapshotter.socket", "sockets.target")  # install-worker.sh: systemctl enable soci-snapshotter.socket
     box.seed(al2023.CLOUD_FINAL_SCRIPT_PATH, al2023.CLOUD_FINAL_SCRIPT, 0o755)
     box.seed(al2023.NODEADM_MERGE_PATH, al2023.NODEADM_MERGE_SCRIPT, 0o755)
-    box.seed("/etc/systemd/system/nodeadm-config.service.d/90-box-merge.conf", al2023.NODEADM_MERGE_DROPIN)
+    box.seed("/etc/systemd/system/nodeadm-config.service.d/90-box-merge.conf", al2023.NODEADM_MERGE_GATE_DROPIN if gate else al2023.NODEADM_MERGE_DROPIN)
+    if gate:
+        box.seed(al2023.GATE_SOCI_CONFIG_PATH, al2023.GATE_SOCI_CONFIG)
+        box.seed(al2023.GATE_CONTAINERD_PATH, al2023.GATE_CONTAINERD)
+        box.seed(al2023.GATE_PAUSE_CACHE_PATH, al2023.GATE_PAUSE_CACHE, 0o755)
+        box.seed("/etc/systemd/system/nodeadm-run.service.d/90-box-pause-cache.conf", al2023.GATE_RUN_DROPIN)
     box.seed(al2023.BOX_CONTAINERD_PATH, al2023.BOX_CONTAINERD)
     env = {**PLACEHOLDER_KEYS, "AWS_ENDPOINT_URL_ECR": moto_endpoint, "AWS_ENDPOINT_URL_SECRETS_MANAGER": moto_endpoint}
     box.seed("/etc/systemd/system.conf.d/50-box-aws.conf", "[Manager]\nDefaultEnvironment=" + " ".join(f"{k}={v}" for k, v in env.items()) + "\n")
@@ -316,7 +335,7 @@ def booted_node(base: Path, imds_delay: float = 0.0, soci_binary: str | None = N
                 imds.start()
                 stack.callback(imds.stop)
                 imds.wait_until(lambda: _imds_answers(), "the mock IMDS on 169.254.169.254:80", 30)
-        _seed_ami(box, pub, static, moto_endpoint, soci_binary)
+        _seed_ami(box, pub, static, moto_endpoint, soci_binary, gate=SCENARIOS[scenario].spec.uses_fast_image_pull)
         if soci_root_mib:
             _seed_soci_volume(box, soci_root_mib)
         since = pub.log_offset()
@@ -570,7 +589,8 @@ def test_after_a_reboot_the_node_runs_soci_with_our_config_again(node: BootedNod
     before, mounts = _sha(box, SOCI_CONFIG), sorted(node.fuse_mounts())
     box.reboot(timeout=300)
     assert "already ran for instance" in node.journal("cloud-final.service"), node.journal("cloud-final.service")
-    assert box.show("nodeadm-config.service", "Result")["Result"] == "success"
+    for unit in ("nodeadm-config.service", "nodeadm-run.service"):
+        assert box.show(unit, "Result")["Result"] == "success", (unit, node.journal(unit)[-6000:])
     assert _sha(box, SOCI_CONFIG) == before, box.run("cat", SOCI_CONFIG).stdout
     assert node.usec("soci-snapshotter.service", "ActiveEnter") <= node.usec("containerd.service", "ExecMainStart")
     for unit in ("soci-snapshotter.service", "containerd.service", "kubelet.service"):
@@ -647,6 +667,9 @@ def test_soci_root_full_fails_reads_and_pulls_clearly_and_recovers(tmp_path: Pat
         assert rc == 0, out
         box.systemctl("restart", "soci-snapshotter.service", check=True)
         _until("SOCI re-mounted its snapshots", lambda: len(n.fuse_mounts()) == before, 60)
+        # containerd's unit requires SOCI's (our drop-in), so systemd restarts containerd (and the
+        # kubelet, which requires containerd) with it: wait for its CRI before the next pull
+        _until("containerd answers again after SOCI's restart", lambda: n.cri("imagefs", timeout=5)[0] == 0, 90)
         rc, out = n.cri("pull", n.third[0], "--user", "AWS", "--password", TOKEN_PASSWORD)
         assert rc == 0, out
         assert len(n.fuse_mounts()) == before + len(n.third[1].layers)
@@ -667,6 +690,47 @@ def test_cri_proxy_the_kubelet_pulls_through_socis_image_service(tmp_path: Path)
         layers = {layer.digest for layer in n.pub.image.layers}
         reads = [status for method, path, status, _ in n.pub.served(n.since) if method == "GET" and path.rsplit("/", 1)[-1] in layers]
         assert reads and set(reads) == {206}, reads
+
+
+PARALLEL_UNDER_GATE = "c17-parallel-cri-ami"
+
+
+def test_parallel_under_nodeadms_gate_keeps_our_soci_config_after_a_reboot(tmp_path: Path) -> None:
+    """``c17-parallel-cri-ami``: nodeadm's FastImagePull gate (stood in for, ``node/al2023.py``) writes its
+    own SOCI config in every config phase, and our shell part runs on the first boot only. Our drop-in
+    puts our config back before every SOCI start, after nodeadm's config phase: on both boots SOCI
+    starts (it reads its config only then) with ours in place, images are pulled whole in parallel
+    (no FUSE mount) and the pods start. Without the drop-in the reboot runs SOCI on nodeadm's file."""
+    spec = _node_spec(PARALLEL_UNDER_GATE)
+    ours = next(f.content for f in plan(spec, rules.profile(spec)).files if f.path == SOCI_CONFIG)
+    with booted_node(tmp_path, scenario=PARALLEL_UNDER_GATE) as n:
+        box = n.box
+
+        def soci_runs_ours(when: str) -> None:
+            assert box.run("cat", SOCI_CONFIG).stdout == ours, f"{when}: SOCI's config is not ours:\n{box.run('cat', SOCI_CONFIG).stdout}"
+            assert n.usec("nodeadm-config.service", "ExecMainExit") <= n.usec("soci-snapshotter.service", "ExecMainStart"), f"{when}: SOCI started before nodeadm's config phase ended"
+            for unit in ("nodeadm-config.service", "cloud-final.service", "nodeadm-run.service"):
+                assert box.show(unit, "Result")["Result"] == "success", f"{when}: {unit} failed:\n{n.journal(unit)[-6000:]}"
+            for unit in ("soci-snapshotter.service", "containerd.service", "kubelet.service"):
+                assert box.active(unit) == "active", (when, unit, n.journal(unit)[-4000:])
+
+        def pulled_whole(image: Image, since: int, when: str) -> None:
+            """Every byte of every layer fetched at pull time (in 16 MiB ranges: parallel pull's chunks), no FUSE mount."""
+            assert not n.fuse_mounts(), f"{when}: SOCI mounted layers lazily (FUSE): it runs nodeadm's config, not ours: {n.fuse_mounts()}"
+            for layer in image.layers:
+                fetched = sum(size for method, path, status, size in n.pub.served(since) if method == "GET" and path.endswith(layer.digest) and status in (200, 206))
+                assert fetched >= layer.size, f"{when}: {fetched} of {layer.size} bytes of {layer.digest} fetched: not a parallel pull"
+
+        soci_runs_ours("first boot")
+        n.wait_for_marker()
+        pulled_whole(n.pub.image, n.since, "first boot")
+        assert "FastImagePull" in n.user_data.decode(errors="replace")
+        box.reboot(timeout=300)
+        assert "already ran for instance" in n.journal("cloud-final.service"), n.journal("cloud-final.service")
+        soci_runs_ours("after the reboot")
+        since = n.pub.log_offset()
+        n.start_second_pod()
+        pulled_whole(n.second[1], since, "after the reboot")
 
 
 def test_no_token_or_key_in_the_journal(node: BootedNode) -> None:
