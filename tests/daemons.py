@@ -799,13 +799,25 @@ class Containerd:
                 rows.append(Plugin(parts[0], parts[1], " ".join(parts[2:-1]), parts[-1]))
         return rows
 
-    def probe_snapshotter(self, snapshotter: str = "soci", key: str = "soci-eks-probe") -> str:
+    def probe_snapshotter(self, snapshotter: str = "soci", key: str = "soci-eks-probe", patience: float = 10.0) -> str:
         """Prepare an empty snapshot through ``snapshotter`` and return its mounts, then remove it.
 
         Unlike ``ctr plugins ls`` (a proxy plugin is listed ``ok`` whether or not anything listens on
         its socket), this is a round trip to the snapshotter itself: for soci the mount source lies
-        under soci's own root."""
-        self.ctr("snapshots", "--snapshotter", snapshotter, "prepare", key)
+        under soci's own root.
+
+        containerd's gRPC connection to a proxy plugin that was not listening yet when containerd first
+        dialled it waits out gRPC's reconnect backoff (about a second), and calls fail ``unavailable``
+        meanwhile: those are retried for up to ``patience`` seconds; any other failure is raised at once."""
+        deadline = time.monotonic() + patience
+        while True:
+            r = self.ctr("snapshots", "--snapshotter", snapshotter, "prepare", key, check=False)
+            if r.returncode == 0:
+                break
+            if "unavailable" not in r.stderr or time.monotonic() > deadline:
+                self.ctr("snapshots", "--snapshotter", snapshotter, "prepare", key)  # raises, with containerd's log
+                break
+            time.sleep(0.25)
         try:
             return self.ctr("snapshots", "--snapshotter", snapshotter, "mounts", "/soci-eks-probe", key).stdout
         finally:

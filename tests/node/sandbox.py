@@ -160,6 +160,12 @@ class NodeSandbox:
             if time.monotonic() > deadline:
                 raise RuntimeError("sandbox set-up timed out")
             time.sleep(0.02)
+        # ``ready`` is written just before ``exec chroot``: until the holder's root is the merged tree, an
+        # ``nsenter --root`` would run in the machine's root (in the private mount namespace) instead
+        while os.path.realpath(f"/proc/{self.holder.pid}/root") != os.path.realpath(self.merged):
+            if self.holder.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("sandbox set-up: the holder never entered the node's root")
+            time.sleep(0.01)
         return self
 
     # -- running ------------------------------------------------------------------------------
