@@ -161,10 +161,15 @@ def _al2023_files(spec: NodeSpec, profile: NodeProfile) -> list[NodeFile]:
     config = soci_config(spec)
     effective = NodeFile(paths.CONTAINERD_CONFIG, _effective_containerd(profile, root), writer=Writer.NODEADM,
                          note="nodeadm's own config for this containerd with the SOCI lines merged in (representative base)")
+    requires_soci = NodeFile(paths.CONTAINERD_DROPIN, systemd.unit([("Unit", [("Requires", "soci-snapshotter.service"), ("After", "soci-snapshotter.service")])]))
     if spec.uses_fast_image_pull:
+        # containerd requires SOCI here too: v20251108's nodeadm orders nothing (from amazon-eks-ami#2717
+        # it writes this same drop-in, internal/containerd/sandbox_image.go), and a SOCI that cannot
+        # start must keep containerd and the kubelet down, not leave a node whose every pull fails.
         return [
             NodeFile(paths.SOCI_CONFIG_OURS, config),
             NodeFile(paths.SOCI_SERVICE_DROPIN, _restore_after_nodeadm()),
+            requires_soci,
             NodeFile(paths.SOCI_CONFIG, config, writer=Writer.SOCI_UNIT,
                      note=f"copied from {paths.SOCI_CONFIG_OURS} before every SOCI start, over the one nodeadm's gate writes in each config phase"),
             effective,
@@ -176,7 +181,7 @@ def _al2023_files(spec: NodeSpec, profile: NodeProfile) -> list[NodeFile]:
         # The AMI's own units stay; only the root changes.
         exec_start = f"{paths.AMI_BINARY} --address fd:// --config {paths.SOCI_CONFIG} --root {root}"
         files.append(NodeFile(paths.SOCI_SERVICE_DROPIN, systemd.unit([("Service", [("ExecStart", ""), ("ExecStart", exec_start)])])))
-    files.append(NodeFile(paths.CONTAINERD_DROPIN, systemd.unit([("Unit", [("Requires", "soci-snapshotter.service"), ("After", "soci-snapshotter.service")])])))
+    files.append(requires_soci)
     if profile.pause_through_soci:
         import_cmd = f"{paths.CTR} -n k8s.io images import --snapshotter soci --discard-unpacked-layers=false --local {paths.PAUSE_TAR}"
         files.append(NodeFile(paths.KUBELET_PAUSE_DROPIN, systemd.unit([("Service", [("ExecStartPre", import_cmd)])])))

@@ -709,6 +709,8 @@ def test_parallel_under_nodeadms_gate_keeps_our_soci_config_after_a_reboot(tmp_p
         def soci_runs_ours(when: str) -> None:
             assert box.run("cat", SOCI_CONFIG).stdout == ours, f"{when}: SOCI's config is not ours:\n{box.run('cat', SOCI_CONFIG).stdout}"
             assert n.usec("nodeadm-config.service", "ExecMainExit") <= n.usec("soci-snapshotter.service", "ExecMainStart"), f"{when}: SOCI started before nodeadm's config phase ended"
+            deps = box.show("containerd.service", "Requires", "After")
+            assert "soci-snapshotter.service" in deps["Requires"].split() and "soci-snapshotter.service" in deps["After"].split(), f"{when}: {deps}"
             for unit in ("nodeadm-config.service", "cloud-final.service", "nodeadm-run.service"):
                 assert box.show(unit, "Result")["Result"] == "success", f"{when}: {unit} failed:\n{n.journal(unit)[-6000:]}"
             for unit in ("soci-snapshotter.service", "containerd.service", "kubelet.service"):

@@ -343,3 +343,14 @@ def test_our_soci_config_survives_nodeadms_gate_on_every_boot(name: str, tmp_pat
             argv = [a if not a.startswith("/etc/") else str(root) + a for a in cmd.lstrip("-").split()]
             subprocess.run(argv, check=True)
     assert (root / SOCI_CONFIG_PATH.lstrip("/")).read_text() == ours, f"{name}: after a reboot SOCI starts with nodeadm's config, not ours"
+
+
+@pytest.mark.parametrize("name", AL)
+def test_containerd_requires_soci_on_every_al2023_node(name: str) -> None:
+    """containerd's unit requires and follows SOCI's on every AL2023 node group, nodeadm's gate included
+    (v20251108's nodeadm writes no such drop-in): a SOCI that cannot start keeps containerd, and with it
+    the kubelet, down."""
+    b = SCENARIOS[name].render()
+    dropins = [f for f in b.files if f.path.startswith("/etc/systemd/system/containerd.service.d/") and f.writer is Writer.BOOT_SCRIPT]
+    assert any("soci-snapshotter.service" in _unit_values(f.content, "Unit", "Requires") and "soci-snapshotter.service" in _unit_values(f.content, "Unit", "After")
+               for f in dropins), f"{name}: {[f.path for f in dropins]}"
