@@ -780,8 +780,11 @@ class Containerd:
         argv = self._ctr_argv(*(("--namespace", namespace) if namespace else ()), *args)
         r = subprocess.run(argv, capture_output=True, text=True, env=self.env(), check=False, timeout=timeout)
         if check and r.returncode != 0:
-            raise DaemonFailed(f"{shlex.join(argv)} failed ({r.returncode}):\n{r.stderr}\n{r.stdout}\n--- containerd log:\n{self.process.log_tail() if self.process else ''}")
+            raise self._ctr_failed(r)
         return r
+
+    def _ctr_failed(self, r: subprocess.CompletedProcess[str]) -> DaemonFailed:
+        return DaemonFailed(f"{shlex.join(r.args)} failed ({r.returncode}):\n{r.stderr}\n{r.stdout}\n--- containerd log:\n{self.process.log_tail() if self.process else ''}")
 
     def ctr_offline(self, *args: str) -> subprocess.CompletedProcess[str]:
         """ctr commands that need no daemon (e.g. ``oci spec``)."""
@@ -810,14 +813,12 @@ class Containerd:
         dialled it waits out gRPC's reconnect backoff (about a second), and calls fail ``unavailable``
         meanwhile: those are retried for up to ``patience`` seconds; any other failure is raised at once."""
         deadline = time.monotonic() + patience
-        while True:
-            r = self.ctr("snapshots", "--snapshotter", snapshotter, "prepare", key, check=False)
-            if r.returncode == 0:
-                break
-            if "unavailable" not in r.stderr or time.monotonic() > deadline:
-                self.ctr("snapshots", "--snapshotter", snapshotter, "prepare", key)  # raises, with containerd's log
-                break
+        r = self.ctr("snapshots", "--snapshotter", snapshotter, "prepare", key, check=False)
+        while r.returncode != 0 and "unavailable" in r.stderr and time.monotonic() < deadline:
             time.sleep(0.25)
+            r = self.ctr("snapshots", "--snapshotter", snapshotter, "prepare", key, check=False)
+        if r.returncode != 0:
+            raise self._ctr_failed(r)
         try:
             return self.ctr("snapshots", "--snapshotter", snapshotter, "mounts", "/soci-eks-probe", key).stdout
         finally:

@@ -23,12 +23,13 @@ from soci_component.render.paths import KUBELET_PAUSE_DROPIN as KUBELET_PAUSE_DR
 from soci_component.render.paths import PAUSE_TAR
 from tests.support.pause_image import PAUSE_REF, pause_archive
 from tests.support.scenarios import SCENARIOS
+from tests.support.units import unit_values
 
 CRI_CLIENT = Path(__file__).resolve().parents[1] / "node" / "cri_client.py"
 
 
 def exec_start_pre(dropin: str) -> list[str]:
-    lines = [ln.split("=", 1)[1] for ln in dropin.splitlines() if ln.startswith("ExecStartPre=")]
+    lines = unit_values(dropin, "Service", "ExecStartPre")
     assert len(lines) == 1, dropin
     return shlex.split(lines[0])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import gzip
 import json
+import shlex
 import shutil
 import subprocess
 import tomllib
@@ -32,6 +33,7 @@ from soci_component.spec import (
     UpstreamRelease,
 )
 from tests.support.scenarios import CLUSTER, SCENARIOS, SECRETS, al2023_scenarios
+from tests.support.units import unit_values
 
 AL = [s.name for s in al2023_scenarios()]
 
@@ -308,16 +310,6 @@ def test_default_ecr_registry_follows_account_region_and_partition() -> None:
 FAST_PULL = [n for n in AL if SCENARIOS[n].spec.uses_fast_image_pull]
 
 
-def _unit_values(text: str, section: str, key: str) -> list[str]:
-    values, current = [], None
-    for line in text.splitlines():
-        if line.startswith("["):
-            current = line.strip("[]")
-        elif current == section and line.startswith(key + "="):
-            values.append(line.split("=", 1)[1])
-    return values
-
-
 @pytest.mark.parametrize("name", FAST_PULL)
 def test_our_soci_config_survives_nodeadms_gate_on_every_boot(name: str, tmp_path) -> None:
     """nodeadm's parallel-pull gate writes its own SOCI config in every config phase
@@ -338,9 +330,9 @@ def test_our_soci_config_survives_nodeadms_gate_on_every_boot(name: str, tmp_pat
     dropins = sorted((root / "etc/systemd/system/soci-snapshotter.service.d").glob("*.conf"))
     for d in dropins:
         text = d.read_text()
-        assert "nodeadm-config.service" in " ".join(_unit_values(text, "Unit", "After")), text
-        for cmd in _unit_values(text, "Service", "ExecStartPre"):
-            argv = [a if not a.startswith("/etc/") else str(root) + a for a in cmd.lstrip("-").split()]
+        assert "nodeadm-config.service" in " ".join(unit_values(text, "Unit", "After")), text
+        for cmd in unit_values(text, "Service", "ExecStartPre"):
+            argv = [a if not a.startswith("/etc/") else str(root) + a for a in shlex.split(cmd.lstrip("-"))]
             subprocess.run(argv, check=True)
     assert (root / SOCI_CONFIG_PATH.lstrip("/")).read_text() == ours, f"{name}: after a reboot SOCI starts with nodeadm's config, not ours"
 
@@ -352,5 +344,5 @@ def test_containerd_requires_soci_on_every_al2023_node(name: str) -> None:
     the kubelet, down."""
     b = SCENARIOS[name].render()
     dropins = [f for f in b.files if f.path.startswith("/etc/systemd/system/containerd.service.d/") and f.writer is Writer.BOOT_SCRIPT]
-    assert any("soci-snapshotter.service" in _unit_values(f.content, "Unit", "Requires") and "soci-snapshotter.service" in _unit_values(f.content, "Unit", "After")
+    assert any("soci-snapshotter.service" in unit_values(f.content, "Unit", "Requires") and "soci-snapshotter.service" in unit_values(f.content, "Unit", "After")
                for f in dropins), f"{name}: {[f.path for f in dropins]}"
