@@ -36,8 +36,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "tests"), str(REPO)]
 
-from daemons import containerd_daemon, daemon  # noqa: E402
-from node.lazy import Published, lazy_node, publish  # noqa: E402
+from tests.node.lazy import Published, lazy_node, publish  # noqa: E402
+from tests.support.daemons import containerd_daemon, daemon  # noqa: E402
 
 MARKER = "app/marker.txt"
 

@@ -33,9 +33,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "tests"), str(REPO), str(REPO / "benchmarks")]
 
-from daemons import containerd_daemon, daemon  # noqa: E402
 from lazy_vs_overlay import fmt_bytes, machine  # noqa: E402
-from node.lazy import Published, lazy_node, publish  # noqa: E402
+
+from tests.node.lazy import Published, lazy_node, publish  # noqa: E402
+from tests.support.daemons import containerd_daemon, daemon  # noqa: E402
 
 SCENARIO = "c22-parallel-ecr-release"
 TICK = os.sysconf("SC_CLK_TCK")

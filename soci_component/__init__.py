@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 from .ami import NodeProfile
 from .config import load_stack_file, parse
 from .errors import SpecError
+from .render.types import ClusterInfo, Secrets
 from .spec import (
     AmiPackage,
     AmiPin,
     Arch,
     CapacityType,
-    ClusterInfo,
     ClusterSpec,
     ContentStore,
     CriProxy,
@@ -35,7 +35,6 @@ from .spec import (
     PullMode,
     RegistryMirror,
     Scaling,
-    Secrets,
     SociTuning,
     StackSpec,
     StaticCredentials,

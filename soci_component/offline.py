@@ -19,7 +19,8 @@ from . import rules
 from .errors import at
 from .instances import estimate
 from .render import NodePlan, RenderedNode, karpenter, plan, render
-from .spec import ClusterInfo, CredentialKind, NodePoolSpec, NodeSpec, Secrets, StackSpec, StaticCredentials
+from .render.types import ClusterInfo, Secrets
+from .spec import CredentialKind, NodePoolSpec, NodeSpec, StackSpec, StaticCredentials
 
 PLACEHOLDER_ACCOUNT = "111122223333"
 

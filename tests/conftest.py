@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-TESTS = Path(__file__).resolve().parent
-sys.path.insert(0, str(TESTS))  # scenarios.py, daemons.py
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    import daemons  # noqa: PLC0415 - tests/ is on sys.path only from here
+    from tests.support import daemons  # noqa: PLC0415 - keeps collection of the pure tests fast
 
     return daemons.versions_line()
 

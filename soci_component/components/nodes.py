@@ -23,7 +23,8 @@ from ..errors import SpecError, join
 from ..instances import InstanceFacts
 from ..offline import maximal_cluster, maximal_secrets
 from ..render import NodePlan, RenderedNode, plan, render
-from ..spec import ClusterInfo, CredentialKind, LocalStorage, NodeSpec, Secrets, StaticCredentials
+from ..render.types import ClusterInfo, Secrets
+from ..spec import CredentialKind, LocalStorage, NodeSpec, StaticCredentials
 from .attachment import AwsEnvironment, ClusterAttachment
 from .errors import failure, guarded
 

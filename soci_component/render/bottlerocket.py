@@ -15,8 +15,9 @@ from typing import Any
 import tomlkit
 
 from ..ami.profile import NodeProfile
-from ..spec import ClusterInfo, LocalStorage, NodeSpec
+from ..spec import LocalStorage, NodeSpec
 from .soci import parallel_settings
+from .types import ClusterInfo
 
 BOTTLEROCKET_SOCI_ROOT = "/var/lib/soci-snapshotter"
 EPHEMERAL_DIRS = ("/var/lib/containerd", "/var/lib/kubelet", "/var/log/pods", BOTTLEROCKET_SOCI_ROOT)

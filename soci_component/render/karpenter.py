@@ -23,10 +23,11 @@ import tomlkit
 import yaml
 
 from ..rules import MEMORY_MARGIN
-from ..spec import CapacityType, ClusterInfo, LocalStorage, NodePoolSpec, OperatingSystem
+from ..spec import CapacityType, LocalStorage, NodePoolSpec, OperatingSystem
 from . import mime, nodeconfig
 from .bottlerocket import cluster_dns_ip
 from .plan import NodePlan
+from .types import ClusterInfo
 
 __all__ = ["EC2NODECLASS_API", "KARPENTER_MERGE_OVERHEAD", "NODEPOOL_API", "NodeClaim", "ec2nodeclass", "merged_user_data", "nodepool", "requirements"]
 

@@ -12,7 +12,8 @@ from typing import Any
 import yaml
 
 from ..ami.profile import NodeProfile
-from ..spec import SOCI_SOCKET, ClusterInfo, CredentialKind, LocalStorage, NodeSpec
+from ..spec import SOCI_SOCKET, CredentialKind, LocalStorage, NodeSpec
+from .types import ClusterInfo
 
 API_VERSION = "node.eks.aws/v1alpha1"
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import SpecError
-from ..spec import ClusterInfo, Secrets
 from . import bottlerocket, mime, nodeconfig, paths
 from .plan import DockerPlan, NodeFile, NodePlan
 from .script import boot_script
+from .types import ClusterInfo, Secrets
 
 __all__ = ["RenderedNode", "check_cluster", "ecr_hosts", "render"]
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from daemons import Containerd, Node, Soci, index
+
+from tests.support.daemons import Containerd, Node, Soci, index
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""The real-daemon harness (tests/daemons.py) against real containerd 1.6/1.7/2.x, soci-snapshotter
+"""The real-daemon harness (tests/support/daemons.py) against real containerd 1.6/1.7/2.x, soci-snapshotter
 and docker-registry, with hand-written configs (not the product's renderer).
 
 These also pin down what the daemons themselves do with the documented SOCI snippets, so that a
@@ -13,7 +13,8 @@ import socket
 from pathlib import Path
 
 import pytest
-from daemons import (
+
+from tests.support.daemons import (
     CONTAINERD_LINES,
     Containerd,
     CriView,

@@ -3,7 +3,7 @@
 For each scenario of ``tests/scenarios.py`` (containerd line x pull mode x credential source x SOCI
 source, plus the special cases), the renderer's ``/etc/containerd/config.toml`` runs in the real
 containerd of that line and its ``/etc/soci-snapshotter-grpc/config.toml`` in the real
-soci-snapshotter, on a throwaway node (``tests/daemons.py``). What is asserted comes from the
+soci-snapshotter, on a throwaway node (``tests/support/daemons.py``). What is asserted comes from the
 daemons themselves: ``containerd config dump``, ``ctr plugins ls``, the CRI plugin's own start-up
 lines, and a snapshot prepared through containerd that soci has to make.
 
@@ -20,7 +20,6 @@ import dataclasses
 import re
 
 import pytest
-from daemons import Containerd, CriView, DaemonFailed, Node, Soci, containerd_daemon, cri_images
 from test_harness import V2_SOCI
 
 from soci_component import rules
@@ -28,6 +27,7 @@ from soci_component.ami import NodeProfile
 from soci_component.errors import SpecError
 from soci_component.render import plan
 from soci_component.spec import SOCI_SOCKET, AmiPin
+from tests.support.daemons import Containerd, CriView, DaemonFailed, Node, Soci, containerd_daemon, cri_images
 from tests.support.scenarios import PINS, SCENARIOS, al2023_scenarios
 
 CONTAINERD_CONFIG = "/etc/containerd/config.toml"

@@ -17,6 +17,7 @@ from soci_component.components.errors import ComponentError as NodeGroupError
 from soci_component.components.node_group import SociNodeGroup, SociNodeGroupArgs
 from soci_component.components.nodes import keychain_identity
 from soci_component.render import plan, render
+from soci_component.render.types import Secrets
 from soci_component.spec import (
     AmiPin,
     CapacityType,
@@ -28,7 +29,6 @@ from soci_component.spec import (
     NodeGroupSpec,
     PullMode,
     Scaling,
-    Secrets,
     StaticCredentials,
     Taint,
     TaintEffect,

@@ -13,7 +13,8 @@ from soci_component import rules
 from soci_component.components.errors import ComponentError
 from soci_component.components.node_pool import SociNodePool, SociNodePoolArgs
 from soci_component.render import karpenter, plan, render
-from soci_component.spec import AmiPin, Arch, CriProxy, LocalStorage, NodePoolSpec, OperatingSystem, PullMode, Secrets, StaticCredentials
+from soci_component.render.types import Secrets
+from soci_component.spec import AmiPin, Arch, CriProxy, LocalStorage, NodePoolSpec, OperatingSystem, PullMode, StaticCredentials
 from tests.mocks.test_node_group import attach
 from tests.support.pulumi_mocks import FakeCluster, SociMocks, mocked, run, unwrap
 

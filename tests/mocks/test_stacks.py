@@ -18,7 +18,8 @@ from soci_component import rules
 from soci_component.__main__ import main as cli
 from soci_component.config import PROJECT, load_stack_file
 from soci_component.render import plan, render
-from soci_component.spec import CapacityType, OperatingSystem, PullMode, Secrets
+from soci_component.render.types import Secrets
+from soci_component.spec import CapacityType, OperatingSystem, PullMode
 from tests.support.pulumi_mocks import FakeCluster, SociMocks, exports, mocked, run, secret_and_value, unwrap
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

@@ -1,4 +1,4 @@
-"""Where the real programs are: the daemon cache made by ``scripts/fetch-daemons`` (``tests/daemons.py``)."""
+"""Where the real programs are: the daemon cache made by ``scripts/fetch-daemons`` (``tests/support/daemons.py``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 def find(name: str) -> Path:
     """Path of program ``name`` from the daemon cache (an error naming scripts/fetch-daemons when missing)."""
-    import daemons  # tests/daemons.py: a missing cache is an error that says to run scripts/fetch-daemons
+    from tests.support import daemons  # a missing cache is an error that says to run scripts/fetch-daemons
 
     for d in daemons.index().values():
         if name in d.bins:

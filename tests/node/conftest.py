@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from node.lazy import Published, publish
+from tests.node.lazy import Published, publish
 
 
 @pytest.fixture(scope="session")

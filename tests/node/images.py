@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from daemons import cache_dir
+from tests.support.daemons import cache_dir
 
 MiB = 1 << 20
 

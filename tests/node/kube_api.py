@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from daemons import DaemonFailed, Process, Tls, daemon, free_port, make_tls
+from tests.support.daemons import DaemonFailed, Process, Tls, daemon, free_port, make_tls
 
 ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
 

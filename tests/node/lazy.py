@@ -1,7 +1,7 @@
 """A node in a box for lazy loading: a private TLS registry with htpasswd auth, an image with a SOCI
 index, and real soci-snapshotter + containerd started with the *rendered* configs.
 
-Built on ``tests/daemons.py`` (``Node``, ``Soci``, ``Containerd``, ``Registry``, ``make_tls``), with
+Built on ``tests/support/daemons.py`` (``Node``, ``Soci``, ``Containerd``, ``Registry``, ``make_tls``), with
 the programs the pinned AMIs run: soci-snapshotter 0.15.0 and containerd 2.2.4 / 1.7.27, built from
 their Go modules (``scripts/build-go-daemons``).
 
@@ -33,14 +33,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from daemons import Containerd, Node, Registry, Soci, Tls, make_tls
-
-from node import images
-from node.images import Image
 from soci_component.render import RenderedNode as NodeBootstrap
 from soci_component.render.paths import CONTAINERD_CONFIG as CONTAINERD_CONFIG_PATH
 from soci_component.render.paths import DOCKER_CONFIG as DOCKER_CONFIG_PATH
 from soci_component.render.paths import SOCI_CONFIG as SOCI_CONFIG_PATH
+from tests.node import images
+from tests.node.images import Image
+from tests.support.daemons import Containerd, Node, Registry, Soci, Tls, make_tls
 from tests.support.scenarios import SCENARIOS
 
 HOST = "niab-registry.test"

@@ -49,7 +49,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from daemons import _check, _libc
+from tests.support.daemons import _check, _libc
 
 _CLONE_NEWNET = 0x40000000
 SYSTEMD = "/lib/systemd/system/"

@@ -18,13 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from daemons import make_tls
 
-from node.al2023 import AMI_SOCI_SERVICE as AMI_SERVICE
-from node.al2023 import AMI_SOCI_SOCKET as AMI_SOCKET
-from node.binaries import find
-from node.release_server import ReleaseServer, publish, release_tarball
-from node.sandbox import Entry, NodeSandbox, sha256
 from soci_component.render import RenderedNode as NodeBootstrap
 from soci_component.render import Writer, plan
 from soci_component.render import render as render_node
@@ -33,6 +27,12 @@ from soci_component.render.paths import DOCKER_CONFIG as DOCKER_CONFIG_PATH
 from soci_component.render.paths import SOCI_CONFIG as SOCI_CONFIG_PATH
 from soci_component.render.paths import SOCI_KUBECONFIG as SOCI_KUBECONFIG_PATH
 from soci_component.spec import DEFAULT_SOCI_ROOT, DEFAULT_SOCI_VERSION, SOCI_SOCKET, CredentialKind, NodeGroupSpec, StaticCredentials, UpstreamRelease
+from tests.node.al2023 import AMI_SOCI_SERVICE as AMI_SERVICE
+from tests.node.al2023 import AMI_SOCI_SOCKET as AMI_SOCKET
+from tests.node.binaries import find
+from tests.node.release_server import ReleaseServer, publish, release_tarball
+from tests.node.sandbox import Entry, NodeSandbox, sha256
+from tests.support.daemons import make_tls
 from tests.support.scenarios import CLUSTER, SCENARIOS, SECRETS
 
 VERSION = DEFAULT_SOCI_VERSION  # the scenarios' pinned release; the served tarball holds the real soci 0.4.1 from Debian

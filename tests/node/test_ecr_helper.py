@@ -14,9 +14,8 @@ import base64
 import json
 from pathlib import Path
 
-from daemons import daemon
-
-from node.lazy import lazy_node, publish
+from tests.node.lazy import lazy_node, publish
+from tests.support.daemons import daemon
 from tests.support.moto_server import PLACEHOLDER_KEYS, moto_server
 
 ACCOUNT, REGION = "123456789012", "us-west-2"

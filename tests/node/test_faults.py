@@ -8,8 +8,8 @@ import errno
 import os
 from pathlib import Path
 
-from node.images import MiB
-from node.lazy import Published, lazy_node, read_with_timeout, sha256_of
+from tests.node.images import MiB
+from tests.node.lazy import Published, lazy_node, read_with_timeout, sha256_of
 
 ECR_17 = "c17-lazy-ecr-ami"
 ECR_22 = "c22-lazy-ecr-release"

@@ -46,13 +46,13 @@ from pathlib import Path
 import boto3
 import pytest
 
-from node.images import MiB
-from node.kube_api import ControlPlane, control_plane, field_selector, wait_for
-from node.lazy import USER, Published, add_image, lazy_node
 from soci_component.components.nodes import keychain_identity, token_from_secret_data
 from soci_component.render import RenderedNode, render
 from soci_component.render.paths import DOCKER_CONFIG, SOCI_CONFIG, SOCI_KUBECONFIG
-from soci_component.spec import ClusterInfo, Secrets
+from soci_component.render.types import ClusterInfo, Secrets
+from tests.node.images import MiB
+from tests.node.kube_api import ControlPlane, control_plane, field_selector, wait_for
+from tests.node.lazy import USER, Published, add_image, lazy_node
 from tests.support.moto_server import PLACEHOLDER_KEYS, moto_server
 from tests.support.scenarios import CLUSTER, SCENARIOS
 

@@ -23,12 +23,12 @@ from pathlib import Path
 
 import tomlkit
 import yaml
-from daemons import Process, daemon, free_port
 
-from node.images import FileSpec
-from node.lazy import USER, Published, lazy_node, publish
 from soci_component.render.paths import KUBELET_PAUSE_DROPIN as KUBELET_PAUSE_DROPIN_PATH
 from soci_component.render.paths import PAUSE_TAR
+from tests.node.images import FileSpec
+from tests.node.lazy import USER, Published, lazy_node, publish
+from tests.support.daemons import Process, daemon, free_port
 from tests.support.pause_image import pause_archive
 from tests.support.scenarios import SCENARIOS
 

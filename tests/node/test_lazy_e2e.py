@@ -3,7 +3,7 @@
 Real soci-snapshotter 0.15.0 and containerd (1.7.27 for the containerd-1.7 profile, 2.2.4 for the
 2.2 profile), built from their Go modules at the versions the pinned AMIs ship, run with the
 renderer's ``/etc/soci-snapshotter-grpc/config.toml`` and ``/etc/containerd/config.toml`` (paths moved
-under the test's node by ``tests/daemons.py``). The image (4 layers, ~230 MB of random data) and its
+under the test's node by ``tests/support/daemons.py``). The image (4 layers, ~230 MB of random data) and its
 SOCI index (v2 from ``soci convert``; a v1 index beside it) are in a TLS registry with htpasswd auth;
 the pull goes through the CRI as the kubelet sends it.
 """
@@ -14,11 +14,11 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from daemons import daemon
 
-from node.images import MiB
-from node.lazy import Published, lazy_node, sha256_of, soci_config_keys
 from soci_component.render.paths import SOCI_CONFIG as SOCI_CONFIG_PATH
+from tests.node.images import MiB
+from tests.node.lazy import Published, lazy_node, sha256_of, soci_config_keys
+from tests.support.daemons import daemon
 from tests.support.scenarios import SCENARIOS
 
 

@@ -73,17 +73,18 @@ from pathlib import Path
 import boto3
 import pytest
 import yaml
-from daemons import Process, cache_dir, daemon, go_index_path, make_tls
 
-from node import al2023
-from node.images import FileSpec, Image, LayerSpec, RegistryClient, build
-from node.lazy import CRI_CLIENT, Published, add_image, publish
-from node.systemd_box import SystemdBox
 from soci_component import rules
 from soci_component.render import plan, render
 from soci_component.render.paths import SOCI_CONFIG
+from soci_component.render.types import Secrets
 from soci_component.spec import DEFAULT_SOCI_ROOT as SOCI_ROOT
-from soci_component.spec import SOCI_SOCKET, NodeSpec, Secrets, StaticCredentials
+from soci_component.spec import SOCI_SOCKET, NodeSpec, StaticCredentials
+from tests.node import al2023
+from tests.node.images import FileSpec, Image, LayerSpec, RegistryClient, build
+from tests.node.lazy import CRI_CLIENT, Published, add_image, publish
+from tests.node.systemd_box import SystemdBox
+from tests.support.daemons import Process, cache_dir, daemon, go_index_path, make_tls
 from tests.support.moto_server import PLACEHOLDER_KEYS, moto_server
 from tests.support.scenarios import CLUSTER, SCENARIOS
 

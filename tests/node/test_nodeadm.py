@@ -18,10 +18,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from daemons import daemon
 
 from soci_component.spec import OperatingSystem
 from tests.karpenter import POOLS, karpenter_merged
+from tests.support.daemons import daemon
 from tests.support.scenarios import SCENARIOS, al2023_scenarios
 
 NODECONFIG = "application/node.eks.aws"

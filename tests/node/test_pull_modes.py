@@ -15,13 +15,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from daemons import Registry, make_tls
 
-from node.lazy import HOST, Published, lazy_node, sha256_of
 from soci_component import rules
 from soci_component.render import render
 from soci_component.render.plan import plan
 from soci_component.spec import RegistryMirror, SociTuning
+from tests.node.lazy import HOST, Published, lazy_node, sha256_of
+from tests.support.daemons import Registry, make_tls
 from tests.support.scenarios import CLUSTER, SCENARIOS, SECRETS
 
 MIRROR = "niab-mirror.test"

@@ -19,9 +19,8 @@ import os
 import socket
 from pathlib import Path
 
-from daemons import cache_dir, daemon, go_index_path
-
-from node.systemd_box import SystemdBox
+from tests.node.systemd_box import SystemdBox
+from tests.support.daemons import cache_dir, daemon, go_index_path
 from tests.support.scenarios import SCENARIOS
 
 SCENARIO = "c22-lazy-ecr-release"

@@ -10,7 +10,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from daemons import Process, free_port
+from tests.support.daemons import Process, free_port
 
 PLACEHOLDER_KEYS = {"AWS_ACCESS_KEY_ID": "moto-placeholder", "AWS_SECRET_ACCESS_KEY": "moto-placeholder"}
 """moto checks no signature: these are not credentials of any account."""

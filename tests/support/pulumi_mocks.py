@@ -26,7 +26,7 @@ import pulumi
 from pulumi.runtime import mocks as pmocks
 from pulumi.runtime import rpc, settings
 
-from soci_component.spec import ClusterInfo
+from soci_component.render.types import ClusterInfo
 
 SECRET_SIG = rpc._special_secret_sig
 SIG_KEY = rpc._special_sig_key

@@ -12,10 +12,10 @@ from dataclasses import dataclass, replace
 from soci_component import rules
 from soci_component.ami import NodeProfile
 from soci_component.render import NodePlan, RenderedNode, plan, render
+from soci_component.render.types import ClusterInfo, Secrets
 from soci_component.spec import (
     AmiPackage,
     AmiPin,
-    ClusterInfo,
     CriProxy,
     EcrCredentialHelper,
     KubernetesSecrets,
@@ -24,7 +24,6 @@ from soci_component.spec import (
     OperatingSystem,
     PullMode,
     RegistryMirror,
-    Secrets,
     SociTuning,
     StaticCredentials,
     Taint,

@@ -14,9 +14,9 @@ from soci_component.config import NODE_GROUP_KEYS, parse
 from soci_component.errors import SpecError
 from soci_component.render import mime, plan, render
 from soci_component.render.paths import CONTAINERD_DROPIN, DOCKER_CONFIG, KUBELET_PAUSE_DROPIN, SOCI_CONFIG, SOCI_SERVICE
+from soci_component.render.types import ClusterInfo
 from soci_component.spec import (
     AmiPin,
-    ClusterInfo,
     CriProxy,
     Decompressor,
     EcrCredentialHelper,

@@ -68,7 +68,7 @@ from typing import Any, NamedTuple
 
 import tomlkit
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 FETCH_SCRIPT = REPO / "scripts" / "fetch-daemons"
 
 
