@@ -16,10 +16,10 @@ import sys
 from pathlib import Path
 
 import tomlkit
-from test_rendered import CONTAINERD_CONFIG, SOCI_CONFIG, SOCI_KUBECONFIG, start_node_daemons
 
 from soci_component.render.paths import KUBELET_PAUSE_DROPIN as KUBELET_PAUSE_DROPIN_PATH
 from soci_component.render.paths import PAUSE_TAR
+from tests.containerd.test_rendered import CONTAINERD_CONFIG, SOCI_CONFIG, SOCI_KUBECONFIG, start_node_daemons
 from tests.support.daemons import daemon
 from tests.support.pause_image import PAUSE_REF, pause_archive
 from tests.support.scenarios import SCENARIOS

@@ -20,13 +20,13 @@ import dataclasses
 import re
 
 import pytest
-from test_harness import V2_SOCI
 
 from soci_component import rules
 from soci_component.ami import NodeProfile
 from soci_component.errors import SpecError
 from soci_component.render import plan
 from soci_component.spec import SOCI_SOCKET, AmiPin
+from tests.containerd.test_harness import V2_SOCI
 from tests.support.daemons import Containerd, CriView, DaemonFailed, Node, Soci, containerd_daemon, cri_images
 from tests.support.scenarios import PINS, SCENARIOS, al2023_scenarios
 
