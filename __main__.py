@@ -148,7 +148,7 @@ def main() -> None:
     def describe(eks_names: dict[str, str]) -> dict[str, Any]:
         out = {}
         for spec in stack.node_groups:
-            p = cluster.node_groups[spec.name].profile_data
+            p = cluster.node_groups[spec.name].report_data.to_json()
             out[spec.name] = {
                 "eksNodeGroup": eks_names[spec.name],
                 "os": p["os"],
@@ -167,7 +167,7 @@ def main() -> None:
     if stack.node_pools:
         pulumi.export("nodePools", {
             spec.name: {
-                "release": cluster.node_pools[spec.name].profile_data["amiRelease"],
+                "release": cluster.node_pools[spec.name].report_data.ami_release,
                 "amiAlias": cluster.node_pools[spec.name].plan.profile.karpenter_alias,
                 "pullMode": spec.pull_mode.value,
                 "requirements": cluster.node_pools[spec.name].node_pool_spec["spec"]["template"]["spec"]["requirements"],

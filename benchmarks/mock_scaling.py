@@ -77,7 +77,7 @@ def evaluate(n: int) -> tuple[float, int, int]:
                 SociClusterArgs(cluster=ClusterSpec(name="bench", kubernetes_version="1.33"), node_groups=groups, vpc_id="vpc-0123456789abcdef0",
                                 private_subnet_ids=["subnet-a", "subnet-b"]),
             )
-            return pulumi.Output.all(c.profiles, *(g.user_data_size for g in c.node_groups.values())).apply(len)
+            return pulumi.Output.all(c.reports, *(g.user_data_size for g in c.node_groups.values())).apply(len)
 
         start = time.perf_counter()
         run(program)

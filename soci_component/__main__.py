@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import SpecError
+from .images.cli import add_parser as add_images_parser
 from .spec import OperatingSystem
 
 REPO = Path(__file__).resolve().parent.parent
@@ -44,11 +45,11 @@ def _render(args: argparse.Namespace) -> int:
     for w in stack_warnings_for(len(stack.node_groups)):
         print(f"warning: {w}")
     for n in nodes:
-        b, p = n.rendered, n.rendered.plan.report
+        b, p = n.rendered, n.rendered.report
         gz = " (gzipped)" if b.user_data != b.raw_user_data else ""
         print(
-            f"{b.name}: {p['os']} {p['amiRelease'] or p['amiId']} k8s {p['kubernetesVersion']} {p['arch']} "
-            f"containerd {p['containerdVersion']} | {p['pullMode']} | user data {len(b.user_data)} B{gz} | {len(b.files)} files -> {args.out / b.name}"
+            f"{b.name}: {p.os} {p.ami_release or p.ami_id} k8s {p.kubernetes_version} {p.arch} "
+            f"containerd {p.containerd_version} | {p.pull_mode} | user data {len(b.user_data)} B{gz} | {len(b.files)} files -> {args.out / b.name}"
         )
         for filename in n.documents:
             print(f"  {filename}: {args.out / b.name / filename}")
@@ -163,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     src.add_argument("--config", type=Path, help="any stack config file")
     r.add_argument("--out", type=Path, default=Path("out"), help="output directory (default: out/)")
     r.set_defaults(func=_render)
+    add_images_parser(sub)
 
     a = sub.add_parser("ami", help="the AMI release catalogue").add_subparsers(dest="ami_command", required=True)
     a.add_parser("list", help="print every catalogued release").set_defaults(func=_ami_list)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import NoReturn
 
-from . import ami
+from . import ami, naming
 from .ami import NodeProfile
 from .ami.catalogue import Release
 from .errors import SpecError, at, join
@@ -48,12 +48,16 @@ __all__ = [
     "MEMORY_MARGIN",
     "PARALLEL_MIN_THROUGHPUT",
     "check_instance_types",
+    "check_kubernetes_version",
     "check_node_group",
+    "check_nodes",
     "check_skew",
     "check_stack",
     "containerd_problem",
+    "paths_of",
     "profile",
     "refuse_al2",
+    "stack_warnings_for",
     "usable_releases",
     "warnings",
 ]
@@ -76,8 +80,6 @@ EKS_NODES_PER_GROUP = 450
 """EKS default quota: nodes per managed node group."""
 EKS_NODE_GROUPS_PER_CLUSTER = 30
 """EKS default quota: managed node groups per cluster."""
-PULUMI_SUFFIX = 8
-"""Pulumi auto-names append '-' and 7 random characters."""
 
 _MIN_17: Version = (1, 7, 16)
 _MIN_16: Version = (1, 6, 32)
@@ -139,7 +141,7 @@ def _suggest(spec: NodeSpec) -> str:
 
 def profile(spec: NodeSpec, path: str = "") -> NodeProfile:
     """Resolve the spec's AMI (``ami.resolve``), adding a suggestion to a failed lookup. The node-group rules
-    against the profile are :func:`check_node_group` (``render.plan`` applies them)."""
+    against the profile are :func:`check_node_group` (:func:`soci_component.pipeline.plan_node` applies both)."""
     with at(path):
         try:
             return ami.resolve(spec)
@@ -392,24 +394,25 @@ def check_skew(control: str, g: NodeSpec, path: str = "") -> None:
                                "(Kubernetes version skew policy)")
 
 
-def where_of(groups: Sequence[NodeSpec], i: int) -> str:
-    """``nodeGroups[i]`` or ``nodePools[j]`` of a node in (node groups, then pools) order."""
-    pools = [j for j, g in enumerate(groups) if isinstance(g, NodePoolSpec)]
-    if i in pools:
-        return f"nodePools[{pools.index(i)}]"
-    return f"nodeGroups[{i - sum(1 for j in pools if j < i)}]"
+def paths_of(stack: StackSpec) -> list[tuple[str, NodeSpec]]:
+    """Every node group and pool of the stack with its key path: ``nodeGroups[i]`` then ``nodePools[j]``."""
+    return [(f"nodeGroups[{i}]", g) for i, g in enumerate(stack.node_groups)] + [(f"nodePools[{j}]", p) for j, p in enumerate(stack.node_pools)]
 
 
-def check_control_plane(control: str, groups: Sequence[NodeSpec], path: str = "nodeGroups") -> None:
-    """Node group and pool names unique; kubelets at most :data:`MAX_KUBELET_SKEW` minors older than the control plane, never newer."""
-    if not groups:
-        raise SpecError(path, "needs at least one node group")
-    names = [g.name for g in groups]
-    for i, g in enumerate(groups):
-        where = where_of(groups, i) if path == "nodeGroups" else join(path, i)
-        if g.name in names[:i]:
-            raise SpecError(join(where, "name"), f"{g.name!r} is used by an earlier node group or pool; names must be unique")
+def check_nodes(control: str, nodes: Sequence[tuple[str, NodeSpec]], cluster: str) -> None:
+    """The node groups and pools of one cluster, each with its key path: at least one; names unique across groups and pools;
+    kubelets at most :data:`MAX_KUBELET_SKEW` minors older than the control plane, never newer; the AWS names
+    :class:`~soci_component.SociCluster` derives from ``cluster`` and each name within AWS's limits."""
+    if not nodes:
+        raise SpecError("nodeGroups", "needs at least one node group (or nodePools)")
+    seen: dict[str, str] = {}
+    for where, g in nodes:
+        if g.name in seen:
+            raise SpecError(join(where, "name"), f"{g.name!r} is already the name of {seen[g.name]}; names must be unique across node groups and pools")
+        seen[g.name] = where
         check_skew(control, g, where)
+        names = naming.node_names(naming.member_name(cluster, g.name), pool=isinstance(g, NodePoolSpec))
+        naming.check_lengths(names, join(where, "name"), "the node group name or cluster.name")
 
 
 def check_kubernetes_version(version: str, path: str = "cluster.kubernetesVersion") -> None:
@@ -419,36 +422,14 @@ def check_kubernetes_version(version: str, path: str = "cluster.kubernetesVersio
         raise SpecError(path, f"{version} is not a Kubernetes version any catalogued EKS AMI ships ({known[0]}..{known[-1]})")
 
 
-DERIVED_NAMES = (
-    ("IAM role", "{cluster}-{group}-node-role", 64),
-    ("EKS node group", "{cluster}-{group}-node-group", 63),
-    ("launch template", "{cluster}-{group}-launch-template", 128),
-)
-"""AWS names the demo program's components derive (Pulumi adds an 8-character suffix) and their AWS length limits."""
-
-
-def check_derived_names(cluster: str, groups: Sequence[NodeSpec], path: str = "nodeGroups") -> None:
-    for i, g in enumerate(groups):
-        for what, pattern, limit in DERIVED_NAMES:
-            if isinstance(g, NodePoolSpec) and what != "IAM role":
-                continue
-            name = pattern.format(cluster=cluster, group=g.name)
-            if len(name) + PULUMI_SUFFIX > limit:
-                raise SpecError(join(where_of(groups, i) if path == "nodeGroups" else join(path, i), "name"), f"the {what} name {name}-xxxxxxx would have {len(name) + PULUMI_SUFFIX} characters; AWS allows "
-                                                             f"{limit}: shorten the node group name or cluster.name (together at most "
-                                                             f"{limit - PULUMI_SUFFIX - len(pattern.format(cluster='', group=''))} characters)")
-
-
 def stack_warnings_for(node_groups: int) -> list[str]:
     if node_groups > EKS_NODE_GROUPS_PER_CLUSTER:
         return [f"{node_groups} node groups: EKS's default quota is {EKS_NODE_GROUPS_PER_CLUSTER} managed node groups per cluster (Service Quotas)"]
     return []
 
 
-def check_stack(stack: StackSpec) -> list[NodeProfile]:
-    """The stack rules; the resolved profiles, in node-group order (their rules run in ``render.plan``)."""
+def check_stack(stack: StackSpec) -> None:
+    """The stack's own rules (control-plane version, the nodes of the cluster: :func:`check_nodes`). The node rules
+    come after, per node, in :func:`soci_component.pipeline.plan_node`."""
     check_kubernetes_version(stack.cluster.kubernetes_version)
-    check_control_plane(stack.cluster.kubernetes_version, stack.nodes)
-    check_derived_names(stack.cluster.name, stack.nodes)
-    return [profile(g, where_of(stack.nodes, i)) for i, g in enumerate(stack.nodes)]
-
+    check_nodes(stack.cluster.kubernetes_version, paths_of(stack), stack.cluster.name)

@@ -25,4 +25,4 @@ node_group = SociNodeGroup("soci", SociNodeGroupArgs(cluster=cluster, spec=spec,
 
 pulumi.export("nodeGroupName", node_group.node_group_name)
 pulumi.export("nodeRoleArn", node_group.role_arn)
-pulumi.export("profile", node_group.profile)
+pulumi.export("report", node_group.report)

@@ -81,17 +81,16 @@ class SociCluster(pulumi.ComponentResource):
     """Spec name -> EKS node group name."""
     node_group_roles: pulumi.Output[dict[str, str]]
     """Spec name -> node IAM role ARN."""
-    profiles: pulumi.Output[dict[str, dict[str, Any]]]
+    reports: pulumi.Output[dict[str, dict[str, Any]]]
     """Spec name -> what its nodes run (AMI release, containerd, pull mode, SOCI source, labels, disks ...)."""
 
     def __init__(self, name: str, args: SociClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TOKEN, name, None, opts)
         c = args.cluster
-        nodes = [*args.node_groups, *args.node_pools]
         try:
             rules.check_kubernetes_version(c.kubernetes_version)
-            rules.check_control_plane(c.kubernetes_version, nodes)
-            rules.check_derived_names(name, nodes)
+            rules.check_nodes(c.kubernetes_version, [*((f"nodeGroups[{i}]", g) for i, g in enumerate(args.node_groups)),
+                                                     *((f"nodePools[{i}]", p) for i, p in enumerate(args.node_pools))], name)
             check_tags("tags", args.tags, reserved=3)
         except SpecError as e:
             raise failure(e) from None
@@ -157,7 +156,7 @@ class SociCluster(pulumi.ComponentResource):
         groups = self.node_groups
         self.node_group_names = _dict_output({k: g.node_group_name for k, g in groups.items()})
         self.node_group_roles = _dict_output({k: g.role_arn for k, g in groups.items()})
-        self.profiles = _dict_output({k: g.profile for k, g in {**groups, **self.node_pools}.items()})
+        self.reports = _dict_output({k: g.report for k, g in {**groups, **self.node_pools}.items()})
         self.register_outputs(
             {
                 "kubeconfig": self.kubeconfig,
@@ -165,7 +164,7 @@ class SociCluster(pulumi.ComponentResource):
                 "oidcProviderArn": self.oidc_provider_arn,
                 "nodeGroupNames": self.node_group_names,
                 "nodeGroupRoles": self.node_group_roles,
-                "profiles": self.profiles,
+                "reports": self.reports,
             }
         )
 

@@ -77,7 +77,7 @@ class SociNodeGroup(SociNodes):
                 "launchTemplateId": self.launch_template.id,
                 "nodeGroupName": self.node_group_name,
                 "imageId": self.image_id,
-                "profile": self.profile,
+                "report": self.report,
                 "userDataSize": self.user_data_size,
                 "secretArns": self.secret_arns,
             }

@@ -109,7 +109,7 @@ class SociNodePool(SociNodes):
             {
                 "roleArn": self.role_arn,
                 "roleName": self.role.name,
-                "profile": self.profile,
+                "report": self.report,
                 "userDataSize": self.user_data_size,
                 "secretArns": self.secret_arns,
                 "nodePool": self.node_pool_spec,

@@ -18,11 +18,11 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from .. import rules
+from .. import pipeline
 from ..errors import SpecError, join
 from ..instances import InstanceFacts
-from ..offline import maximal_cluster, maximal_secrets
-from ..render import NodePlan, RenderedNode, plan, render
+from ..placeholders import maximal_cluster, maximal_secrets
+from ..render import NodePlan, NodeReport, RenderedNode
 from ..render.types import ClusterInfo, Secrets
 from ..spec import CredentialKind, LocalStorage, NodeSpec, StaticCredentials
 from .attachment import AwsEnvironment, ClusterAttachment
@@ -77,8 +77,9 @@ class SociNodes(pulumi.ComponentResource):
     role: aws.iam.Role
     """The node IAM role (worker node, CNI, ECR pull-only and SSM core policies; read access to its own boot secrets only)."""
     role_arn: pulumi.Output[str]
-    profile: pulumi.Output[dict[str, Any]]
-    """What the nodes run: OS, AMI release, SSM parameter, Kubernetes, arch, containerd, pull mode, SOCI source, labels, disks."""
+    report: pulumi.Output[dict[str, Any]]
+    """What the nodes run (:meth:`NodeReport.to_json`): OS, AMI release, SSM parameter, Kubernetes, arch, containerd, pull mode,
+    SOCI source, labels, disks."""
     user_data_size: pulumi.Output[int]
     """Bytes of our user data (before base64; a managed node group's is gzipped when the document exceeds 16 KB)."""
     secret_arns: pulumi.Output[list[str]]
@@ -96,26 +97,20 @@ class SociNodes(pulumi.ComponentResource):
         try:
             if not isinstance(args.metadata_hop_limit, int) or not 1 <= args.metadata_hop_limit <= 64:
                 raise SpecError(join(path, "metadataHopLimit"), f"{args.metadata_hop_limit!r}: expected 1..64")
-            if args.cluster.kubernetes_version is not None:
-                rules.check_skew(args.cluster.kubernetes_version, spec, path)
-            profile = rules.profile(spec, path)
-        except SpecError as e:
-            raise failure(e) from None
-        try:
-            self.plan = plan(spec, profile)
+            self.plan = pipeline.plan_node(spec, path, control_plane=args.cluster.kubernetes_version)
             # The new cluster's endpoint and CA are unknown at preview: check the 16 KB limit with the largest
             # values EKS can return, so preview fails before `up` creates the cluster.
-            render(self.plan, maximal_cluster(None, args.region_hint), maximal_secrets(spec, args.region_hint, name), karpenter=karpenter)
+            pipeline.render_node(self.plan, maximal_cluster(None, args.region_hint), maximal_secrets(spec, args.region_hint, name), karpenter=karpenter, path=path)
         except SpecError as e:
-            raise failure(e, path) from None
+            raise failure(e) from None
         for w in self.plan.warnings:
             pulumi.log.warn(w, resource=self)
         # One Output for the whole report (from_input on the dict would wrap every nested value in an Output of its own).
-        self.profile = pulumi.Output.from_input(json.dumps(self.plan.report)).apply(json.loads)
+        self.report = pulumi.Output.from_input(json.dumps(self.plan.report.to_json())).apply(json.loads)
 
     @property
-    def profile_data(self) -> dict[str, Any]:
-        """``profile`` as a plain dict (known before deployment)."""
+    def report_data(self) -> NodeReport:
+        """What the nodes run, as a plain typed value (known before deployment)."""
         return self.plan.report
 
     def _identity(self, name: str, args: NodeArgs, env: AwsEnvironment, tags: Mapping[str, str], child: pulumi.ResourceOptions
@@ -198,7 +193,7 @@ class SociNodes(pulumi.ComponentResource):
                 r.instance_type: InstanceFacts(vcpus=int(r.default_vcpus), memory_mib=int(r.memory_size), instance_store=bool(r.instance_storage_supported))
                 for r in results
             }
-            rules.check_instance_types(spec, self.plan.profile, facts, path)
+            pipeline.check_instances(self.plan, facts, path)
             return True
 
         return pulumi.Output.all(*lookups).apply(guarded("", check))
@@ -210,7 +205,7 @@ class SociNodes(pulumi.ComponentResource):
         def rendered(v: list[Any]) -> RenderedNode:
             info, token, *statics = v[0], v[1], *v[2:-1]
             secrets = Secrets(static=dict(zip(registries, statics, strict=True)), kubeconfig_token=token)
-            return render(self.plan, info, secrets, karpenter=karpenter)
+            return pipeline.render_node(self.plan, info, secrets, karpenter=karpenter)
 
         return pulumi.Output.all(cluster_info(cluster, env), token_arn, *static_arns.values(), checked).apply(guarded(path, rendered))
 

@@ -2,7 +2,8 @@
 
 A plan holds the files whose content is already known, the NodeConfig or Bottlerocket settings
 without the cluster section, the boot script's steps, the disk layout, the preview warnings and the
-report. :func:`render.render.render` adds the cluster values and secret ARNs and produces the bytes.
+report. It applies no rule: :func:`soci_component.pipeline.plan_node` resolves the AMI and applies every
+rule first (the one owner of the order), and hands the rules' warnings in. :func:`render.render.render` adds the cluster values and secret ARNs and produces the bytes.
 Because nothing here needs a deployed cluster, the components compute plans (and so the report and
 warnings) at construction time, and Karpenter pools use the same plan with Karpenter's own cluster part.
 
@@ -12,11 +13,9 @@ Pure.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass
 from typing import Any
 
-from .. import rules
 from ..ami.profile import NodeProfile
 from ..spec import (
     DEFAULT_SOCI_ROOT,
@@ -28,47 +27,16 @@ from ..spec import (
     UpstreamRelease,
 )
 from . import bottlerocket, containerd, nodeconfig, paths, systemd
+from .report import NodeReport, report
 from .script import Auth, Install, ScriptPlan
 from .soci import soci_config
+from .types import BlockDevice, NodeFile, Writer
 
 __all__ = ["BOTTLEROCKET_OS_VOLUME_GIB", "BlockDevice", "NodeFile", "NodePlan", "Writer", "docker_config_key", "plan"]
 
 BOTTLEROCKET_OS_VOLUME_GIB = 4
 """Bottlerocket's OS volume (``/dev/xvda``; images, logs and SOCI data live on ``/dev/xvdb``).
 4 GiB as Karpenter's Bottlerocket default: room for the A/B OS partitions."""
-
-
-class Writer(StrEnum):
-    """Who puts a file on the node."""
-
-    BOOT_SCRIPT = "boot-script"
-    NODEADM = "nodeadm"
-    """nodeadm writes it from our NodeConfig (the file shown is what it will contain)."""
-    SOCI_UNIT = "soci-snapshotter.service"
-    """Our drop-in for SOCI's unit copies it into place before every SOCI start (nodeadm's
-    parallel-pull gate overwrites the file in every config phase; the boot script runs once)."""
-
-
-@dataclass(frozen=True)
-class NodeFile:
-    """A file the node ends up with because of our bootstrap."""
-
-    path: str
-    content: str
-    mode: int = 0o644
-    writer: Writer = Writer.BOOT_SCRIPT
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class BlockDevice:
-    """An encrypted gp3 EBS volume of the launch template / EC2NodeClass."""
-
-    device: str
-    size_gib: int
-    iops: int | None = None
-    throughput_mibps: int | None = None
-    purpose: str = ""
 
 
 @dataclass(frozen=True)
@@ -87,6 +55,8 @@ class NodePlan:
     profile: NodeProfile
     files: tuple[NodeFile, ...]
     """Files whose content is known now (AL2023), in the order the boot script writes them."""
+    report: NodeReport
+    """What the nodes run (``report.json``, the components' ``report`` output)."""
     docker: DockerPlan | None = None
     kubeconfig: bool = False
     """SOCI's kubeconfig (needs the cluster endpoint and CA) is written at boot."""
@@ -96,7 +66,7 @@ class NodePlan:
     bottlerocket: bottlerocket.Settings | None = None
     block_devices: tuple[BlockDevice, ...] = ()
     warnings: tuple[str, ...] = ()
-    report: dict[str, Any] = field(default_factory=dict)
+    """What a careful operator wants to know at preview (from :func:`soci_component.rules.warnings`)."""
 
     @property
     def name(self) -> str:
@@ -198,12 +168,9 @@ def _block_devices(spec: NodeSpec) -> tuple[BlockDevice, ...]:
     return (BlockDevice("/dev/xvda", d.size_gib, d.iops, d.throughput_mibps, purpose="root: images, containers, SOCI"),)
 
 
-def plan(spec: NodeSpec, profile: NodeProfile) -> NodePlan:
-    """The plan of one node group. Applies every node-group rule first (:func:`rules.check_node_group`)."""
-    rules.check_node_group(spec, profile)
-    from ..report import report
-
-    warnings = tuple(rules.warnings(spec, profile))
+def plan(spec: NodeSpec, profile: NodeProfile, warnings: tuple[str, ...] = ()) -> NodePlan:
+    """The plan of one node group or pool whose AMI is ``profile``. Checks nothing: call it through
+    :func:`soci_component.pipeline.plan_node`, which applies the rules first and hands their warnings in."""
     devices = _block_devices(spec)
     if spec.os is OperatingSystem.BOTTLEROCKET:
         return NodePlan(spec=spec, profile=profile, files=(), bottlerocket=bottlerocket.settings(spec, profile), block_devices=devices,

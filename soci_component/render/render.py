@@ -14,9 +14,10 @@ from typing import Any
 
 from ..errors import SpecError
 from . import bottlerocket, mime, nodeconfig, paths
-from .plan import DockerPlan, NodeFile, NodePlan
+from .plan import DockerPlan, NodePlan
+from .report import NodeReport
 from .script import boot_script
-from .types import ClusterInfo, Secrets
+from .types import ClusterInfo, NodeFile, Secrets
 
 __all__ = ["RenderedNode", "check_cluster", "ecr_hosts", "render"]
 
@@ -52,7 +53,8 @@ class RenderedNode:
         return self.plan.warnings
 
     @property
-    def profile(self) -> dict[str, Any]:
+    def report(self) -> NodeReport:
+        """What the nodes run."""
         return self.plan.report
 
     def file(self, path: str) -> NodeFile:

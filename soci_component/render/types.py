@@ -1,10 +1,48 @@
-"""Values known only after deploy, as plain data the renderer takes: the cluster a node joins and where
-its boot secrets live. Not user inputs (those are :mod:`soci_component.spec`). Pure."""
+"""The renderer's value types: what a node ends up with (files, block devices, who writes each file), and the
+values known only after deploy (the cluster a node joins, where its boot secrets live). Not user inputs (those
+are :mod:`soci_component.spec`). Pure."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
+
+__all__ = ["BlockDevice", "ClusterInfo", "NodeFile", "Secrets", "Writer"]
+
+
+class Writer(StrEnum):
+    """Who puts a file on the node."""
+
+    BOOT_SCRIPT = "boot-script"
+    NODEADM = "nodeadm"
+    """nodeadm writes it from our NodeConfig (the file shown is what it will contain)."""
+    SOCI_UNIT = "soci-snapshotter.service"
+    """Our drop-in for SOCI's unit copies it into place before every SOCI start (nodeadm's
+    parallel-pull gate overwrites the file in every config phase; the boot script runs once)."""
+
+
+@dataclass(frozen=True)
+class NodeFile:
+    """A file the node ends up with because of our bootstrap."""
+
+    path: str
+    content: str
+    mode: int = 0o644
+    writer: Writer = Writer.BOOT_SCRIPT
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class BlockDevice:
+    """An encrypted gp3 EBS volume of the launch template / EC2NodeClass."""
+
+    device: str
+    size_gib: int
+    iops: int | None = None
+    throughput_mibps: int | None = None
+    purpose: str = ""
+
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Every rendered scenario against its committed golden tree (user-data, files/, profile.json).
+"""Every rendered scenario against its committed golden tree (user-data, files/, report.json).
 
 Regenerate with `pytest tests/golden --update-goldens` and review `git diff tests/golden`.
 """

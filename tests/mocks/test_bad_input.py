@@ -191,7 +191,7 @@ CASES: list[tuple[str, Mutation, str, str]] = [
     ("skew-newer", group(kubernetesVersion="1.34"), f"{P}.kubernetesVersion", "newer than the control plane"),
     ("skew-4-behind", both(at("soci-eks:cluster.kubernetesVersion", "1.33"), group(kubernetesVersion="1.29", ami={"release": "v20260318"})), f"{P}.kubernetesVersion",
      "more than 3 minor versions older"),
-    ("duplicate-names", lambda c: c[NG].append(copy.deepcopy(c[NG][0])), "nodeGroups[1].name", "used by an earlier node group"),
+    ("duplicate-names", lambda c: c[NG].append(copy.deepcopy(c[NG][0])), "nodeGroups[1].name", "is already the name of"),
     ("no-node-groups", at(NG, []), "nodeGroups", "at least one node group"),
     ("subnet-dup", group(subnetIds=["subnet-01234567", "subnet-01234567"]), f"{P}.subnetIds", "lists a subnet twice"),
     ("subnet-bad", group(subnetIds=["sn-1"]), f"{P}.subnetIds[0]", "is not a subnet ID"),

@@ -56,7 +56,7 @@ def test_cluster_and_node_groups(m: SociMocks) -> None:
             name=c.cluster_name,
             names=c.node_group_names,
             roles=c.node_group_roles,
-            profiles=c.profiles,
+            reports=c.reports,
         ).apply(result.update)
 
     run(program)
@@ -95,8 +95,8 @@ def test_cluster_and_node_groups(m: SociMocks) -> None:
     assert result["name"] == "soci-unit"
     assert set(result["names"]) == {"lazy", "br"}
     assert result["roles"] == {s.name: m.arn("iam", f"role/soci-{s.name}-node-role", region=False) for s in groups}
-    assert result["profiles"]["lazy"]["amiRelease"] == "v20260714" and result["profiles"]["lazy"]["containerdVersion"] == "2.2.4"
-    assert result["profiles"]["br"]["os"] == "bottlerocket" and result["profiles"]["br"]["pullMode"] == "parallel"
+    assert result["reports"]["lazy"]["amiRelease"] == "v20260714" and result["reports"]["lazy"]["containerdVersion"] == "2.2.4"
+    assert result["reports"]["br"]["os"] == "bottlerocket" and result["reports"]["br"]["pullMode"] == "parallel"
 
     component = m.one("soci-eks:index:SociCluster")
     for child in [eks, *m.of_type("soci-eks:index:SociNodeGroup")]:

@@ -11,12 +11,11 @@ from typing import Any
 import pulumi
 import pytest
 
-from soci_component import rules
+from soci_component import pipeline, rules
 from soci_component.components.attachment import ClusterAttachment
 from soci_component.components.errors import ComponentError as NodeGroupError
 from soci_component.components.node_group import SociNodeGroup, SociNodeGroupArgs
 from soci_component.components.nodes import keychain_identity
-from soci_component.render import plan, render
 from soci_component.render.types import Secrets
 from soci_component.spec import (
     AmiPin,
@@ -78,7 +77,7 @@ def expected_user_data(m: SociMocks, spec: NodeGroupSpec, component: str, cluste
         static={c.registry: m.arn("secretsmanager", f"secret:{component}-registry-{i}-AbCdEf") for i, c in enumerate(statics)},
         kubeconfig_token=m.arn("secretsmanager", f"secret:{component}-kube-token-AbCdEf") if spec.credential(KubernetesSecrets.kind) else None,
     )
-    return render(plan(spec, rules.profile(spec)), m.cluster_info(cluster), secrets).user_data
+    return pipeline.render_node(pipeline.plan_node(spec), m.cluster_info(cluster), secrets).user_data
 
 
 def user_data_of(rec: Any) -> bytes:
@@ -251,7 +250,7 @@ def test_static_credentials_reach_only_the_secret_version(m: SociMocks) -> None:
 
     def program() -> Any:
         ng = node_group("ng", spec, m, registry_credentials=pulumi.Output.secret({"registry.example.com": {"username": username, "password": password}}))
-        return pulumi.Output.all(ng.profile, ng.secret_arns, ng.user_data_size, ng.image_id, ng.node_group_name)
+        return pulumi.Output.all(ng.report, ng.secret_arns, ng.user_data_size, ng.image_id, ng.node_group_name)
 
     run(program)
     versions = m.of_type("aws:secretsmanager/secretVersion:SecretVersion")

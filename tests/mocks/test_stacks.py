@@ -14,10 +14,9 @@ import pulumi
 import pytest
 import yaml
 
-from soci_component import rules
+from soci_component import pipeline, rules
 from soci_component.__main__ import main as cli
 from soci_component.config import PROJECT, load_stack_file
-from soci_component.render import plan, render
 from soci_component.render.types import Secrets
 from soci_component.spec import CapacityType, OperatingSystem, PullMode
 from tests.support.pulumi_mocks import FakeCluster, SociMocks, exports, mocked, run, secret_and_value, unwrap
@@ -92,7 +91,7 @@ def test_every_stack_deploys_what_its_config_says(stack_file: Path) -> None:
         lt = m.one("aws:ec2/launchTemplate:LaunchTemplate", f"{component}-launch-template")
         statics = [c for c in spec.creds if getattr(c, "registry", None)]
         secrets = Secrets(static={c.registry: m.arn("secretsmanager", f"secret:{component}-registry-{i}-AbCdEf") for i, c in enumerate(statics)})
-        expected = render(plan(spec, rules.profile(spec)), m.cluster_info(stack.cluster.name), secrets).user_data
+        expected = pipeline.render_node(pipeline.plan_node(spec), m.cluster_info(stack.cluster.name), secrets).user_data
         assert base64.b64decode(unwrap(lt.inputs["userData"])) == expected
         ng = m.one("aws:eks/nodeGroup:NodeGroup", f"{component}-node-group").inputs
         assert ng["capacityType"] == spec.capacity_type.value and ng["instanceTypes"] == list(spec.instance_types)
@@ -214,4 +213,4 @@ def test_example_adds_a_node_group_to_an_existing_cluster() -> None:
     assert ng.inputs["clusterName"] == "team-cluster" and ng.inputs["subnetIds"] == ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2"]
     user_data = base64.b64decode(unwrap(m.one("aws:ec2/launchTemplate:LaunchTemplate").inputs["userData"]))
     assert b"apiServerEndpoint: " + m.clusters["team-cluster"].endpoint.encode() in user_data and b"cidr: 10.100.0.0/16" in user_data
-    assert result["nodeGroupName"] and result["profile"]["amiRelease"] == "v20260714"
+    assert result["nodeGroupName"] and result["report"]["amiRelease"] == "v20260714"

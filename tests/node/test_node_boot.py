@@ -74,8 +74,8 @@ import boto3
 import pytest
 import yaml
 
-from soci_component import rules
-from soci_component.render import plan, render
+from soci_component import pipeline
+from soci_component.render import render
 from soci_component.render.paths import SOCI_CONFIG
 from soci_component.render.types import Secrets
 from soci_component.spec import DEFAULT_SOCI_ROOT as SOCI_ROOT
@@ -205,7 +205,7 @@ def _user_data(cluster_ca: bytes, static_arn: str, scenario: str = SCENARIO) -> 
     start with a CA file that holds no certificate), with the test's NodeConfig part appended."""
     spec = _node_spec(scenario)
     cluster = replace(CLUSTER, certificate_authority=base64.b64encode(cluster_ca).decode())
-    rendered = render(plan(spec, rules.profile(spec)), cluster, Secrets(static={STATIC_HOST: static_arn})).raw_user_data
+    rendered = render(pipeline.plan_node(spec), cluster, Secrets(static={STATIC_HOST: static_arn})).raw_user_data
     assert b'boundary="//"' in rendered and rendered.count(b"\n--//--") == 1, "the rendered MIME layout changed"
     ours = [BOX_NODECONFIG, *([al2023.GATE_NODECONFIG] if spec.uses_fast_image_pull else [])]
     extra = b"".join(b"\n--//\nContent-Type: application/node.eks.aws\n\n" + part.encode() for part in ours)
@@ -703,7 +703,7 @@ def test_parallel_under_nodeadms_gate_keeps_our_soci_config_after_a_reboot(tmp_p
     starts (it reads its config only then) with ours in place, images are pulled whole in parallel
     (no FUSE mount) and the pods start. Without the drop-in the reboot runs SOCI on nodeadm's file."""
     spec = _node_spec(PARALLEL_UNDER_GATE)
-    ours = next(f.content for f in plan(spec, rules.profile(spec)).files if f.path == SOCI_CONFIG)
+    ours = next(f.content for f in pipeline.plan_node(spec).files if f.path == SOCI_CONFIG)
     with booted_node(tmp_path, scenario=PARALLEL_UNDER_GATE) as n:
         box = n.box
 

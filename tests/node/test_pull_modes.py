@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from soci_component import rules
+from soci_component import pipeline
 from soci_component.render import render
-from soci_component.render.plan import plan
 from soci_component.spec import RegistryMirror, SociTuning
 from tests.node.lazy import HOST, Published, lazy_node, sha256_of
 from tests.support.daemons import Registry, make_tls
@@ -30,7 +29,7 @@ MIRROR = "niab-mirror.test"
 def _render(scenario: str, **tuning: object):
     spec = SCENARIOS[scenario].spec
     spec = dataclasses.replace(spec, tuning=dataclasses.replace(spec.tuning or SociTuning(), **tuning))
-    return render(plan(spec, rules.profile(spec)), CLUSTER, SECRETS)
+    return render(pipeline.plan_node(spec), CLUSTER, SECRETS)
 
 
 def _layer_gets(pub_log_lines: list[tuple[str, str, int, int]], digests: set[str]) -> list[str]:

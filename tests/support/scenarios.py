@@ -1,7 +1,7 @@
 """The renderer's scenario matrix: containerd line x pull mode x credential source x SOCI source,
 plus special cases. Used by golden tests, structural tests and the real-daemon tests.
 
-Every scenario goes through the real resolution path (spec -> catalogue -> profile -> plan -> render),
+Every scenario goes through the pipeline (spec -> catalogue -> rules -> plan -> render: ``soci_component.pipeline``),
 so a scenario is pinned by its release and Kubernetes version, exactly as a stack file pins it.
 """
 
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from soci_component import rules
+from soci_component import pipeline
 from soci_component.ami import NodeProfile
-from soci_component.render import NodePlan, RenderedNode, plan, render
+from soci_component.render import NodePlan, RenderedNode
 from soci_component.render.types import ClusterInfo, Secrets
 from soci_component.spec import (
     AmiPackage,
@@ -70,17 +70,17 @@ class Scenario:
 
     @property
     def profile(self) -> NodeProfile:
-        return rules.profile(self.spec)
+        return self.plan.profile
 
     @property
     def plan(self) -> NodePlan:
         if self.name not in _PLANNED:
-            _PLANNED[self.name] = plan(self.spec, self.profile)
+            _PLANNED[self.name] = pipeline.plan_node(self.spec)
         return _PLANNED[self.name]
 
     def render(self) -> RenderedNode:
         if self.name not in _RENDERED:
-            _RENDERED[self.name] = render(self.plan, CLUSTER, SECRETS)
+            _RENDERED[self.name] = pipeline.render_node(self.plan, CLUSTER, SECRETS)
         return _RENDERED[self.name]
 
 

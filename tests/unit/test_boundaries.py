@@ -9,10 +9,10 @@ from dataclasses import replace
 
 import pytest
 
-from soci_component import rules
+from soci_component import pipeline
 from soci_component.config import NODE_GROUP_KEYS, parse
 from soci_component.errors import SpecError
-from soci_component.render import mime, plan, render
+from soci_component.render import mime, render
 from soci_component.render.paths import CONTAINERD_DROPIN, DOCKER_CONFIG, KUBELET_PAUSE_DROPIN, SOCI_CONFIG, SOCI_SERVICE
 from soci_component.render.types import ClusterInfo
 from soci_component.spec import (
@@ -38,7 +38,7 @@ def raw_ami(containerd: str, **kw: object) -> NodeGroupSpec:
 
 
 def planned(spec: NodeGroupSpec):  # type: ignore[no-untyped-def]
-    return plan(spec, rules.profile(spec))
+    return pipeline.plan_node(spec)
 
 
 @pytest.mark.parametrize("containerd, imported", [("2.2.2", False), ("2.2.3", True), ("2.2.4", True), ("2.3.0", True), ("1.7.29", False)])

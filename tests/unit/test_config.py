@@ -94,7 +94,7 @@ CASES = [
     (with_(f"{NG}.scaling", {"minSize": 3, "maxSize": 2}), "nodeGroups[1].scaling.minSize", "3 is larger than maxSize (2)"),
     (with_(f"{NG}.scaling", {"desiredSize": 5}), "nodeGroups[1].scaling.desiredSize", "must lie between minSize (1) and maxSize (3)"),
     (with_(f"{NG}.name", "Bad_Name"), "nodeGroups[1].name", "1-40 lowercase letters"),
-    (with_(f"{NG}.name", "a"), "nodeGroups[1].name", "is used by an earlier node group"),
+    (with_(f"{NG}.name", "a"), "nodeGroups[1].name", "is already the name of"),
     (with_(f"{NG}.kubernetesVersion", 1.33), "nodeGroups[1].kubernetesVersion", "as a quoted string"),
     (with_(f"{NG}.kubernetesVersion", "1.31"), None, None),  # two minors behind: allowed
     (with_(f"{NG}.kubernetesVersion", "1.34"), "nodeGroups[1].kubernetesVersion", "newer than the control plane (1.33)"),

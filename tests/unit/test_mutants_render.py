@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from soci_component import rules
-from soci_component.render import mime, plan, render
+from soci_component import pipeline
+from soci_component.render import mime, render
 from soci_component.render.script import Auth
 from soci_component.spec import (
     AmiPin,
@@ -31,7 +31,7 @@ def group(**kw: Any) -> NodeGroupSpec:
 
 
 def planned(spec: NodeGroupSpec):  # type: ignore[no-untyped-def]
-    return plan(spec, rules.profile(spec))
+    return pipeline.plan_node(spec)
 
 
 # --------------------------------------------------------------------------------------------

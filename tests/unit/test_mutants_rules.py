@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from soci_component import rules
+from soci_component import pipeline, rules
 from soci_component.errors import SpecError
 from soci_component.instances import InstanceFacts
 from soci_component.render import plan
@@ -161,5 +161,5 @@ def test_default_content_store_per_pull_mode(mode: PullMode, store: str) -> None
     assert spec.content_store.value == store
     import tomllib
 
-    soci = next(f for f in plan(spec, rules.profile(spec)).files if f.path == "/etc/soci-snapshotter-grpc/config.toml")
+    soci = next(f for f in pipeline.plan_node(spec).files if f.path == "/etc/soci-snapshotter-grpc/config.toml")
     assert tomllib.loads(soci.content)["content_store"]["type"] == store

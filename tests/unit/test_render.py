@@ -181,7 +181,7 @@ def test_pause_import_only_where_needed() -> None:
     for s in al2023_scenarios():
         dropin = "kubelet.service.d/10-soci-pause-image.conf" in "".join(s.render().paths)
         assert dropin is (s.profile.containerd_version >= (2, 2, 3) and not s.spec.uses_fast_image_pull), s.name
-        assert s.plan.report["pauseImageImportedIntoSociBy"] == (None if s.profile.containerd_version < (2, 2, 3) else "nodeadm" if s.spec.uses_fast_image_pull else "boot-script")
+        assert s.plan.report.pause_image_imported_into_soci_by == (None if s.profile.containerd_version < (2, 2, 3) else "nodeadm" if s.spec.uses_fast_image_pull else "boot-script")
 
 
 def test_checksum_really_verified() -> None:
@@ -277,13 +277,13 @@ def test_below_fix_containerd_refused_before_any_file() -> None:
     spec = NodeGroupSpec(name="old", kubernetes_version="1.30", ami=AmiPin(release="v20240729"), instance_types=("m7i.xlarge",), soci_source=UpstreamRelease())
     old = replace(rules.profile(spec), containerd_version=(1, 6, 20))
     with pytest.raises(SpecError, match=r"containerd 1\.6\.20 .*1\.7\.16"):
-        plan(spec, old)
+        rules.check_node_group(spec, old)
 
 
 def test_os_mismatch_refused() -> None:
     s = SCENARIOS["c22-lazy-ecr-ami"]
     with pytest.raises(SpecError, match="AMI is bottlerocket"):
-        plan(s.spec, replace(s.profile, os=OperatingSystem.BOTTLEROCKET))
+        rules.check_node_group(s.spec, replace(s.profile, os=OperatingSystem.BOTTLEROCKET))
 
 
 def test_preview_warnings() -> None:
@@ -295,7 +295,7 @@ def test_preview_warnings() -> None:
     assert not SCENARIOS["c22-parallel-cri-ami-raid0"].render().warnings, "instance store: no EBS throughput warning"
     s = SCENARIOS["c22-parallel-cri-ami-raid0"]
     old = replace(s.profile, release="v20251209", soci_on_instance_store=False)
-    assert any("SOCI stays on EBS" in w for w in plan(s.spec, old).warnings)
+    assert any("SOCI stays on EBS" in w for w in rules.warnings(s.spec, old))
 
 
 def test_default_ecr_registry_follows_account_region_and_partition() -> None:

@@ -336,5 +336,5 @@ def test_skew_boundaries(node: str, ok: bool) -> None:
 
 def test_unique_names() -> None:
     with pytest.raises(SpecError) as e:
-        rules.check_control_plane("1.33", [ng(), ng()])
-    assert e.value.path == "nodeGroups[1].name" and "used by an earlier node group" in e.value.message
+        rules.check_nodes("1.33", [("nodeGroups[0]", ng()), ("nodeGroups[1]", ng())], "c")
+    assert e.value.path == "nodeGroups[1].name" and "already the name of nodeGroups[0]" in e.value.message
