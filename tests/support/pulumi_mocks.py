@@ -78,6 +78,8 @@ class Registered:
     parent: str = ""
     ignore_changes: list[str] = field(default_factory=list)
     dependencies: list[str] = field(default_factory=list)
+    aliases: list[Any] = field(default_factory=list)
+    """The ``Alias`` protos the program sent (alias specs or URNs)."""
 
 
 class RecordingMonitor(pmocks.MockMonitor):
@@ -164,6 +166,7 @@ class SociMocks(pulumi.runtime.Mocks):
             rec.parent = request.parent
             rec.ignore_changes = list(request.ignoreChanges)
             rec.dependencies = list(request.dependencies)
+            rec.aliases = list(request.aliases)
         self.resources.append(rec)
         state = dict(args.inputs)
         rid = f"{args.name}-id"
