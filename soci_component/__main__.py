@@ -16,7 +16,6 @@ from pathlib import Path
 
 from .errors import SpecError
 from .images.cli import add_parser as add_images_parser
-from .images.cli import add_parser as add_images_parser
 from .spec import OperatingSystem
 
 REPO = Path(__file__).resolve().parent.parent
@@ -165,7 +164,6 @@ def main(argv: list[str] | None = None) -> int:
     src.add_argument("--config", type=Path, help="any stack config file")
     r.add_argument("--out", type=Path, default=Path("out"), help="output directory (default: out/)")
     r.set_defaults(func=_render)
-    add_images_parser(sub)
     add_images_parser(sub)
 
     a = sub.add_parser("ami", help="the AMI release catalogue").add_subparsers(dest="ami_command", required=True)
