@@ -251,7 +251,7 @@ def _check_soci_source(spec: NodeSpec, p: NodeProfile) -> None:
     if spec.uses_fast_image_pull:
         if not p.nodeadm_known:
             raise SpecError("pullMode", f"'parallel' with sociSource 'ami' uses nodeadm's parallel-pull gate, and the gate and size floor of {_name(p)}'s nodeadm "
-                                        "were not read from its source (python -m soci_component ami sync --eks-ami-repo ...); pin a synced release, or use an "
+                                        "were not read from its source (python -m tools.catalogue sync --eks-ami-repo ..., in a soci-eks checkout); pin a synced release, or use an "
                                         f"upstream SOCI release as sociSource; {_suggest(spec)}")
         if p.feature_gate is None:
             raise SpecError("pullMode", f"'parallel' with sociSource 'ami' uses nodeadm's parallel-pull gate, which {_name(p)}'s nodeadm does not have "

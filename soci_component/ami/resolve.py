@@ -17,7 +17,7 @@ __all__ = ["RAW_UNCONFIRMED", "ami_type", "normalise", "resolve", "ssm_parameter
 
 RAW_UNCONFIRMED = ("raw AMI: containerd version as stated in ami.containerdVersion; its Kubernetes version, soci-snapshotter "
                    "package and nodeadm gate are not checked (assumed absent)")
-ADD_HINT = "see the README section 'Adding an AMI release' (python -m soci_component ami sync / ami add)"
+ADD_HINT = "see the README section 'Adding a release the sources do not document yet' (python -m tools.catalogue sync / add, in a soci-eks checkout)"
 
 
 def normalise(os: OperatingSystem, release: str) -> str:

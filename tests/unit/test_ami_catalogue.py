@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from importlib import resources
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +15,7 @@ from soci_component.ami.catalogue import CatalogueError
 from soci_component.spec import OperatingSystem
 
 AL, BR = OperatingSystem.AL2023, OperatingSystem.BOTTLEROCKET
+ROOT = Path(__file__).resolve().parents[2]
 DATA = resources.files("soci_component.ami")
 DEFECTS = DATA.joinpath("defects.toml").read_text()
 
@@ -93,3 +97,13 @@ def test_loader_applies_defects() -> None:
 
 def test_shipped_files_load() -> None:
     assert len(load(DATA.joinpath("releases.json").read_text(), DEFECTS).releases) == len(catalogue().releases) > 90
+
+
+def test_ami_list_is_a_clean_package_command() -> None:
+    r = subprocess.run([sys.executable, "-m", "soci_component", "ami", "list"], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert r.returncode == 0 and r.stderr == "", r.stderr  # no RuntimeWarning from runpy
+    lines = r.stdout.splitlines()
+    assert any(line.split()[:3] == ["al2023", "v20251108", "1.28-1.30=1.7.27"] for line in lines)
+    assert any("v20260505" in line and "REFUSED" in line for line in lines)
+    assert any("v20260724" in line and "UNCONFIRMED" in line for line in lines)
+    assert any("v20250813" in line and "gate AggressiveImagePull (>= 8 vCPU / 8 GiB)" in line for line in lines)

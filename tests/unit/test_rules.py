@@ -127,8 +127,8 @@ REFUSED = [
     ("k8s-not-shipped-too-new", ng("v20250813", "1.34"), "kubernetesVersion", ["1.34 is not shipped by AL2023 release v20250813", "1.28-1.33"]),
     ("k8s-not-shipped-bottlerocket", ng("1.57.0", "1.28", **BOTTLE), "kubernetesVersion", ["1.28 is not shipped by Bottlerocket 1.57.0", "1.29-1.35"]),
     ("k8s-no-usable-release", ng("v20240729", "1.23", **UP), "ami.release", ["ships containerd 1.7.11", "no catalogued al2023 release ships Kubernetes 1.23"]),
-    ("unknown-al2023", ng("v20260801", "1.33"), "ami.release", ["v20260801 is not in the AMI catalogue", "CHANGELOG.md", "Adding an AMI release", "ami add", "v20260714"]),
-    ("unknown-bottlerocket", ng("1.58.7", "1.33", **BOTTLE), "ami.release", ["Bottlerocket 1.58.7 is not in the AMI catalogue", "Adding an AMI release"]),
+    ("unknown-al2023", ng("v20260801", "1.33"), "ami.release", ["v20260801 is not in the AMI catalogue", "CHANGELOG.md", "Adding a release the sources do not document yet", "tools.catalogue sync / add", "v20260714"]),
+    ("unknown-bottlerocket", ng("1.58.7", "1.33", **BOTTLE), "ami.release", ["Bottlerocket 1.58.7 is not in the AMI catalogue", "Adding a release the sources do not document yet"]),
     ("abandoned-v20260128", ng("v20260128", "1.33"), "ami.release", ["v20260128 is marked [ABANDONED]", "v20260714"]),
     ("abandoned-v20260311", ng("v20260311", "1.33"), "ami.release", ["v20260311 is marked [ABANDONED]"]),
     *[(f"unconfirmed-{r}", ng(r, "1.33"), "ami.release", [f"AL2023 release {r} is refused", "UNCONFIRMED", "ami.amiId with ami.containerdVersion stated"])

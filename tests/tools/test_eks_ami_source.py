@@ -1,4 +1,4 @@
-"""ami/eks_ami_source.py: nodeadm facts read at each release tag of a (fixture) amazon-eks-ami clone."""
+"""tools/catalogue/eks_ami_source.py: nodeadm facts read at each release tag of a (fixture) amazon-eks-ami clone."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from soci_component.ami.eks_ami_source import CONFIG_GO, INSTALL_WORKER, SANDBOX_GO, TYPES_GO, EksAmiSourceError, nodeadm_facts
+from tools.catalogue.eks_ami_source import CONFIG_GO, INSTALL_WORKER, SANDBOX_GO, TYPES_GO, EksAmiSourceError, nodeadm_facts
 
 CONFIG_WITH_GATE = """package containerd
 

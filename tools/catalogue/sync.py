@@ -1,4 +1,4 @@
-"""``ami sync`` / ``ami add``: (re)write ``releases.json`` from upstream sources.
+"""``python -m tools.catalogue sync`` / ``add``: (re)write ``soci_component/ami/releases.json`` from upstream sources.
 
 - AL2023: the amazon-eks-ami ``CHANGELOG.md`` (containerd and AMI names per Kubernetes version,
   abandoned releases) and, with ``--eks-ami-repo``, the source at each release tag (nodeadm's gate
@@ -11,7 +11,7 @@
   the release's own ``Twoliter.lock`` pin) and the website fills the releases the clones lack
   (:func:`bottlerocket_rows`); where both cover a release and disagree, the row says so.
 - Rows a source did not touch are kept as they are (so a sync with only ``--changelog`` keeps the
-  nodeadm facts already read); rows added by hand (``ami add``) are replaced once a source covers them.
+  nodeadm facts already read); rows added by hand (``add``) are replaced once a source covers them.
 
 Pure except for reading the given files/clones (and a URL, when ``--changelog`` is one).
 """
@@ -24,8 +24,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..spec import AL2023_RELEASE_RE, BOTTLEROCKET_RELEASE_RE, OperatingSystem, k8s_minor, parse_version
-from .catalogue import SCHEMA, release_key
+from soci_component.ami.catalogue import SCHEMA, release_key
+from soci_component.spec import AL2023_RELEASE_RE, BOTTLEROCKET_RELEASE_RE, OperatingSystem, k8s_minor, parse_version
+
 from .changelog import ChangelogRelease, KubernetesBuild, parse_changelog
 from .eks_ami_source import REPO_URL, nodeadm_facts, tag_commit
 
@@ -280,7 +281,7 @@ def dump(al2023: Sequence[Mapping[str, Any]], bottlerocket: Sequence[Mapping[str
                 lines.append(f"   {compact(k)}: {compact(v)}")
         return "  {\n" + ",\n".join(lines) + "\n  }"
 
-    parts = [f' "schema": {SCHEMA}', ' "generatedBy": "python -m soci_component ami sync (do not edit by hand; judgements live in defects.toml)"']
+    parts = [f' "schema": {SCHEMA}', ' "generatedBy": "python -m tools.catalogue sync (do not edit by hand; judgements live in defects.toml)"']
     for os, rows in ((OperatingSystem.AL2023, al2023), (OperatingSystem.BOTTLEROCKET, bottlerocket)):
         ordered = sorted(rows, key=lambda r, os=os: release_key(os, r["release"]))
         parts.append(f' "{os.value}": [\n' + ",\n".join(row(r) for r in ordered) + "\n ]")

@@ -1,4 +1,4 @@
-"""ami/sync.py and the `ami` commands: rows from a CHANGELOG and a clone, kept rows, manual rows."""
+"""tools/catalogue/sync.py and its commands (python -m tools.catalogue sync | add): rows from a CHANGELOG and a clone, kept rows, manual rows."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from soci_component.__main__ import main
 from soci_component.ami import load
-from soci_component.ami.changelog import parse_changelog
-from soci_component.ami.sync import NO_CHANGELOG, NODEADM_UNREAD, al2023_rows, dump, sync
 from soci_component.spec import OperatingSystem
-from tests.unit.test_ami_eks_ami_source import make_repo
+from tests.tools.test_eks_ami_source import make_repo
+from tools.catalogue.__main__ import main
+from tools.catalogue.changelog import parse_changelog
+from tools.catalogue.sync import NO_CHANGELOG, NODEADM_UNREAD, al2023_rows, dump, sync
 
 ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = ROOT / "tests" / "fixtures" / "changelog"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "changelog"
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def test_dump_is_deterministic_and_loads(repo: Path) -> None:
 def test_manual_row_replaced_once_a_source_covers_it(repo: Path, tmp_path: Path) -> None:
     target = tmp_path / "releases.json"
     target.write_text(dump([], []))
-    assert main(["ami", "add", "--os", "al2023", "--release", "v20990301", "--containerd", "1.41=3.1.0", "--source", "https://example/notes",
+    assert main(["add", "--os", "al2023", "--release", "v20990301", "--containerd", "1.41=3.1.0", "--source", "https://example/notes",
                  "--write", "--file", str(target)]) == 0
     doc = json.loads(target.read_text())
     assert doc["al2023"][0]["manual"] is True
@@ -82,7 +82,7 @@ def test_add_refused(args: list[str], message: str, tmp_path: Path, capsys: pyte
     target = tmp_path / "releases.json"
     target.write_text((ROOT / "soci_component/ami/releases.json").read_text())
     before = target.read_text()
-    assert main(["ami", "add", *args, "--source", "https://example/notes", "--write", "--file", str(target)]) == 2
+    assert main(["add", *args, "--source", "https://example/notes", "--write", "--file", str(target)]) == 2
     assert message in capsys.readouterr().err
     assert target.read_text() == before
 
@@ -100,7 +100,7 @@ def test_added_release_resolves(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         rules.profile(spec)
     target = tmp_path / "releases.json"
     target.write_text((ROOT / "soci_component/ami/releases.json").read_text())
-    assert main(["ami", "add", "--os", "al2023", "--release", "v20990801", "--containerd", "1.30-1.36=2.2.4", "--source", "https://example/notes",
+    assert main(["add", "--os", "al2023", "--release", "v20990801", "--containerd", "1.30-1.36=2.2.4", "--source", "https://example/notes",
                  "--write", "--file", str(target)]) == 0
     from importlib import resources
 
@@ -113,18 +113,20 @@ def test_added_release_resolves(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert catalogue_mod  # the package catalogue itself is unchanged
 
 
-def test_ami_list_is_a_clean_package_command() -> None:
-    r = subprocess.run([sys.executable, "-m", "soci_component", "ami", "list"], cwd=ROOT, capture_output=True, text=True, check=False)
-    assert r.returncode == 0 and r.stderr == "", r.stderr  # no RuntimeWarning from runpy
-    lines = r.stdout.splitlines()
-    assert any(line.split()[:3] == ["al2023", "v20251108", "1.28-1.30=1.7.27"] for line in lines)
-    assert any("v20260505" in line and "REFUSED" in line for line in lines)
-    assert any("v20260724" in line and "UNCONFIRMED" in line for line in lines)
-    assert any("v20250813" in line and "gate AggressiveImagePull (>= 8 vCPU / 8 GiB)" in line for line in lines)
+def test_sync_check_on_the_checkouts_data() -> None:
+    """The maintainers' command as the README gives it: from the checkout, on its releases.json (the default
+    target); re-running the sync without sources changes nothing."""
+    r = subprocess.run([sys.executable, "-m", "tools.catalogue", "sync", "--check"], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert (r.returncode, r.stdout.strip(), r.stderr) == (0, "up to date", "")
 
 
-def test_sync_check_on_the_shipped_data(tmp_path: Path) -> None:
-    """Re-running the sync over the shipped file without sources changes nothing."""
-    target = tmp_path / "releases.json"
-    target.write_text((ROOT / "soci_component/ami/releases.json").read_text())
-    assert main(["ami", "sync", "--check", "--file", str(target)]) == 0
+def test_default_target_is_the_checkouts_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without --file the tools write soci_component/ami/releases.json next to them; outside a checkout they refuse."""
+    from tools.catalogue import __main__ as cli
+
+    assert cli.RELEASES == ROOT / "soci_component" / "ami" / "releases.json"
+    monkeypatch.setattr(cli, "CHECKOUT", tmp_path)
+    monkeypatch.setattr(cli, "RELEASES", tmp_path / "soci_component" / "ami" / "releases.json")
+    assert main(["add", "--os", "al2023", "--release", "v20990801", "--containerd", "?", "--source", "https://example/notes", "--write"]) == 2
+    assert "is not a soci-eks checkout" in capsys.readouterr().err
+    assert not (tmp_path / "soci_component").exists()

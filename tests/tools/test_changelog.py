@@ -1,4 +1,4 @@
-"""ami/changelog.py: the CHANGELOG parser, on small fixtures in the upstream layout written for the tests."""
+"""tools/catalogue/changelog.py: the CHANGELOG parser, on small fixtures in the upstream layout written for the tests."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from soci_component.ami.changelog import ChangelogError, parse_changelog, upstream_version
+from tools.catalogue.changelog import ChangelogError, parse_changelog, upstream_version
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "changelog"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "changelog"
 
 
 def test_small_changelog() -> None:

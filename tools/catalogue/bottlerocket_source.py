@@ -44,7 +44,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..spec import k8s_minor, parse_version
+from soci_component.spec import k8s_minor, parse_version
+
 from .bottlerocket_git import CORE_KIT_URL, SOCI_PACKAGE
 
 __all__ = ["CORE_KIT_URL", "DEFAULT_CONTAINERD", "WEBSITE_URL", "parse_package_list", "website_releases"]

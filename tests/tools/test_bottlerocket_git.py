@@ -1,25 +1,16 @@
 """bottlerocket_releases: rows read from throwaway git repositories laid out like bottlerocket and its core kit.
 
-The fixture files are small stand-ins written here (Twoliter pins, variant Cargo.toml, package specs); the
-module is loaded from its file so these tests do not depend on the rest of soci_component.
+The fixture files are small stand-ins written here (Twoliter pins, variant Cargo.toml, package specs).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-_PATH = Path(__file__).resolve().parents[2] / "soci_component" / "ami" / "bottlerocket_git.py"
-_SPEC = importlib.util.spec_from_file_location("ami_sync_bottlerocket_under_test", _PATH)
-assert _SPEC and _SPEC.loader
-sync = importlib.util.module_from_spec(_SPEC)
-sys.modules[_SPEC.name] = sync
-_SPEC.loader.exec_module(sync)
-
+from tools.catalogue import bottlerocket_git as sync
 
 # --------------------------------------------------------------------------------------------
 # fixture repositories

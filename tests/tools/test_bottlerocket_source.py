@@ -1,7 +1,7 @@
-"""ami/bottlerocket_source.py (rows from a bottlerocket-project-website clone), the merge with the git-tag rows
-(sync.bottlerocket_rows), `ami sync --bottlerocket-website`, and the Bottlerocket rows the package ships.
+"""tools/catalogue/bottlerocket_source.py (rows from a bottlerocket-project-website clone), the merge with the git-tag rows
+(sync.bottlerocket_rows), `sync --bottlerocket-website`, and the Bottlerocket rows the package ships.
 
-The website clones are throwaway git repositories written here; tests/fixtures/bottlerocket/ holds trimmed
+The website clones are throwaway git repositories written here; tests/tools/fixtures/bottlerocket/ holds trimmed
 upstream files in their byte format (CR LF package lines, patches lists, real variant Cargo.toml copies).
 """
 
@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from soci_component.__main__ import main
 from soci_component.ami import load
-from soci_component.ami.bottlerocket_source import CORE_KIT_URL, WEBSITE_URL, parse_package_list, website_releases
-from soci_component.ami.sync import add_row, bottlerocket_rows, dump
 from soci_component.spec import OperatingSystem, parse_version
-from tests.unit.test_ami_sync_bottlerocket import Repo, core_kit_v1, k8s, twoliter
+from tests.tools.test_bottlerocket_git import Repo, core_kit_v1, k8s, twoliter
+from tools.catalogue.__main__ import main
+from tools.catalogue.bottlerocket_source import CORE_KIT_URL, WEBSITE_URL, parse_package_list, website_releases
+from tools.catalogue.sync import add_row, bottlerocket_rows, dump
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bottlerocket"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "bottlerocket"
 
 
 # --------------------------------------------------------------------------------------------
@@ -296,7 +296,7 @@ def test_sync_from_the_website_replaces_manual_rows_and_keeps_others(site: Repo,
     f = _catalogue_file(tmp_path, [manual, kept])
     before = json.loads(f.read_text())
 
-    assert main(["ami", "sync", "--file", str(f), "--bottlerocket-website", str(site.path)]) == 0
+    assert main(["sync", "--file", str(f), "--bottlerocket-website", str(site.path)]) == 0
 
     after = json.loads(f.read_text())
     assert after["al2023"] == before["al2023"]
@@ -305,7 +305,7 @@ def test_sync_from_the_website_replaces_manual_rows_and_keeps_others(site: Repo,
     assert rows["1.59.0"] == kept
     assert "manual" not in rows["1.60.0"] and rows["1.60.0"]["kubernetes"]["1.33"]["containerd"] == "2.1.99"
     assert rows["1.60.0"]["sources"]["packages"].startswith(f"{WEBSITE_URL}/blob/")
-    assert main(["ami", "sync", "--check", "--file", str(f), "--bottlerocket-website", str(site.path)]) == 0
+    assert main(["sync", "--check", "--file", str(f), "--bottlerocket-website", str(site.path)]) == 0
 
 
 def test_sync_merges_git_tags_and_website(site: Repo, tmp_path: Path) -> None:
@@ -319,7 +319,7 @@ def test_sync_merges_git_tags_and_website(site: Repo, tmp_path: Path) -> None:
     site.commit("1.50.0, 1.51.0")
     f = _catalogue_file(tmp_path, [])
 
-    assert main(["ami", "sync", "--file", str(f), "--bottlerocket-website", str(site.path),
+    assert main(["sync", "--file", str(f), "--bottlerocket-website", str(site.path),
                  "--bottlerocket-repo", str(br.path), "--core-kit-repo", str(ck.path)]) == 0
 
     rows = {r["release"]: r for r in json.loads(f.read_text())["bottlerocket"]}
@@ -335,12 +335,12 @@ def test_sync_merges_git_tags_and_website(site: Repo, tmp_path: Path) -> None:
 def test_sync_refusals(site: Repo, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     f = _catalogue_file(tmp_path, [])
     text = f.read_text()
-    assert main(["ami", "sync", "--file", str(f), "--bottlerocket-repo", str(tmp_path)]) == 2
+    assert main(["sync", "--file", str(f), "--bottlerocket-repo", str(tmp_path)]) == 2
     assert "--bottlerocket-repo and --core-kit-repo go together" in capsys.readouterr().err
     site.write({**line_files("1.60.x", {"1.60.0": "20.1.0"}, STANDARD), f"{V}/aws-k8s-1.33.toml": "[package]\n"})
     site.commit("broken")
-    assert main(["ami", "sync", "--file", str(f), "--bottlerocket-website", str(site.path)]) == 2
-    assert f"ami sync: Bottlerocket 1.60.0: {V}/aws-k8s-1.33.toml: no [package.metadata.build-variant] included-packages" in capsys.readouterr().err
+    assert main(["sync", "--file", str(f), "--bottlerocket-website", str(site.path)]) == 2
+    assert f"sync: Bottlerocket 1.60.0: {V}/aws-k8s-1.33.toml: no [package.metadata.build-variant] included-packages" in capsys.readouterr().err
     assert f.read_text() == text
 
 
@@ -382,6 +382,6 @@ def test_shipped_bottlerocket_known_facts() -> None:
     assert rows["1.50.0"]["kubernetes"]["1.34"]["containerd"] == "2.1.4"
 
 
-# That the shipped rows are what a fresh sync gives is `python -m soci_component ami sync --check
+# That the shipped rows are what a fresh sync gives is `python -m tools.catalogue sync --check
 # --bottlerocket-website <clone>` (needs an upstream clone, which the suite does not fetch).
 
