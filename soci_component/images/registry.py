@@ -279,6 +279,8 @@ def _manifest_type(content_type: str, body: bytes, where: str) -> str:
     try:
         doc = json.loads(body)
     except (ValueError, UnicodeDecodeError):
+        if content_type and "json" not in content_type:
+            raise RegistryError(ErrorKind.NOT_AN_IMAGE, f"{where}: the answer is {content_type!r}, not an OCI/Docker image manifest or index") from None
         raise RegistryError(ErrorKind.TRUNCATED, f"{where}: the manifest is not complete JSON ({len(body)} bytes)") from None
     declared = doc.get("mediaType") if isinstance(doc, dict) else None
     media_type = content_type if content_type in MANIFEST_TYPES | INDEX_TYPES else declared if isinstance(declared, str) else content_type

@@ -23,6 +23,7 @@ OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 SOCI_V1 = "application/vnd.amazon.soci.index.v1+json"
 SOCI_V2 = "application/vnd.amazon.soci.index.v2+json"
+MiB = images.MiB
 MIN_LAYER_SIZE = 10 << 20
 """SOCI's default ``--min-layer-size`` (soci/soci_index.go ``defaultMinLayerSize`` at v0.15.0)."""
 
