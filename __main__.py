@@ -8,20 +8,11 @@ preview with its key path (``nodeGroups[1].instanceTypes[0]``) and what is accep
 from __future__ import annotations
 
 import gc
-import json
 from typing import Any
 
 import pulumi
-from pulumi.runtime import config as runtime_config
 
-from soci_component.components.cluster import SociCluster, SociClusterArgs
-from soci_component.components.errors import failure
-from soci_component.components.node_group import check_command
-from soci_component.config import PROJECT, parse
-from soci_component.errors import SpecError
-from soci_component.spec import SOCI_LABEL, SOCI_LABEL_VALUE, NatGateways, StackSpec, VpcSpec
-
-CREDENTIALS_KEY = "registryCredentials"
+from soci_component import SOCI_LABEL, SOCI_LABEL_VALUE, SociCluster, SociClusterArgs, StackSpec, read_stack_config
 
 # A short-lived program: the AWS SDK's modules are ~100k long-lived objects the cyclic GC would re-scan on
 # every full collection, and Pulumi's Outputs allocate heavily. Freezing the imports and collecting the young
@@ -30,45 +21,14 @@ gc.freeze()
 gc.set_threshold(5000, 10, 10)
 
 
-def _decode(value: Any) -> Any:
-    """Structured config arrives as JSON text; anything else is passed on for the parser to reject by path."""
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
-
-
-def read_stack_config() -> tuple[StackSpec, pulumi.Output[Any] | None]:
-    """Every ``soci-eks:*`` key of the stack (unknown keys included, so typos fail), and the registry credentials."""
-    keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
-    # Every key of every namespace: the parser ignores other projects' and providers' keys but refuses near misses (soci_eks:...).
-    raw = {k: _decode(runtime_config.get_config(k)) for k in sorted(keys)}
-    creds_key = f"{PROJECT}:{CREDENTIALS_KEY}"
-    if raw.get(creds_key) not in (None, {}) and not runtime_config.is_config_secret(creds_key):
-        raise failure(SpecError(
-            CREDENTIALS_KEY,
-            "holds registry credentials in plain text; remove it and set each value as a secret: "
-            f"pulumi config set --secret --path '{CREDENTIALS_KEY}[\"registry.example.com\"].password' ...",
-        ))
-    try:
-        stack = parse(raw, region=pulumi.Config("aws").get("region"))
-    except SpecError as e:
-        raise failure(e) from None
-    # Not Config.get_secret_object: on a value that is not JSON its error message quotes the secret.
-    creds = pulumi.Output.secret(raw[creds_key]) if stack.static_registries and creds_key in raw else None
-    return stack, creds
-
-
-def network(name: str, vpc: VpcSpec, tags: dict[str, str]) -> tuple[pulumi.Input[str], pulumi.Input[list[str]], pulumi.Input[list[str]] | None]:
+def network(name: str, stack: StackSpec, tags: dict[str, str]) -> tuple[pulumi.Input[str], pulumi.Input[list[str]], pulumi.Input[list[str]] | None]:
     """The VPC: existing IDs as given, or a new awsx VPC (public + private subnets per AZ, tagged for load balancers)."""
-    if vpc.existing:
-        assert vpc.vpc_id is not None
+    vpc = stack.vpc
+    if vpc.vpc_id is not None:
         return vpc.vpc_id, list(vpc.private_subnet_ids), list(vpc.public_subnet_ids) or None
     import pulumi_awsx as awsx
 
-    strategy = awsx.ec2.NatGatewayStrategy.ONE_PER_AZ if vpc.nat_gateways is NatGateways.ONE_PER_AZ else awsx.ec2.NatGatewayStrategy.SINGLE
+    strategy = awsx.ec2.NatGatewayStrategy.ONE_PER_AZ if vpc.nat_gateways.value == "one-per-az" else awsx.ec2.NatGatewayStrategy.SINGLE
     created = awsx.ec2.Vpc(
         f"{name}-vpc",
         cidr_block=vpc.cidr,
@@ -121,10 +81,11 @@ def demo_workload(name: str, stack: StackSpec, cluster: SociCluster) -> dict[str
 
 
 def main() -> None:
-    stack, creds = read_stack_config()
+    config = read_stack_config()
+    stack, creds = config.stack, config.registry_credentials
     name = stack.cluster.name
     tags = {"soci-eks:stack": pulumi.get_stack(), **stack.tags}
-    vpc_id, private, public = network(name, stack.vpc, tags)
+    vpc_id, private, public = network(name, stack, tags)
     cluster = SociCluster(
         name,
         SociClusterArgs(
@@ -135,7 +96,6 @@ def main() -> None:
             public_subnet_ids=public,
             registry_credentials=creds,
             tags=tags,
-            region=stack.region,
             node_pools=stack.node_pools,
             karpenter=stack.karpenter,
         ),
@@ -145,30 +105,28 @@ def main() -> None:
     pulumi.export("region", stack.region)
     pulumi.export("vpcId", vpc_id)
 
-    def describe(eks_names: dict[str, str]) -> dict[str, Any]:
-        out = {}
-        for spec in stack.node_groups:
-            p = cluster.node_groups[spec.name].report_data.to_json()
-            out[spec.name] = {
-                "eksNodeGroup": eks_names[spec.name],
-                "os": p["os"],
-                "release": p["amiRelease"] or p["amiId"],
-                "kubernetesVersion": p["kubernetesVersion"],
-                "containerd": p["containerdVersion"],
-                "pullMode": p["pullMode"],
-                "soci": p["soci"]["source"] + (f" {p['soci']['version']}" if p["soci"]["version"] else ""),
-                "instanceTypes": list(spec.instance_types),
-                "capacityType": spec.capacity_type.value,
-                "checkSoci": check_command(p, eks_names[spec.name], stack.region),
-            }
-        return out
+    def describe(name: str) -> dict[str, Any]:
+        group = cluster.node_groups[name]
+        r = group.report_data
+        return {
+            "eksNodeGroup": group.node_group_name,
+            "os": r.os,
+            "release": r.ami_release or r.ami_id,
+            "kubernetesVersion": r.kubernetes_version,
+            "containerd": r.containerd_version,
+            "pullMode": r.pull_mode,
+            "soci": r.soci.source + (f" {r.soci.version}" if r.soci.version else ""),
+            "instanceTypes": list(group.spec.instance_types),
+            "capacityType": group.spec.capacity_type.value,
+            "checkSoci": group.check_soci,
+        }
 
-    pulumi.export("nodeGroups", cluster.node_group_names.apply(describe))
+    pulumi.export("nodeGroups", {spec.name: describe(spec.name) for spec in stack.node_groups})
     if stack.node_pools:
         pulumi.export("nodePools", {
             spec.name: {
                 "release": cluster.node_pools[spec.name].report_data.ami_release,
-                "amiAlias": cluster.node_pools[spec.name].plan.profile.karpenter_alias,
+                "amiAlias": cluster.node_pools[spec.name].ami_alias,
                 "pullMode": spec.pull_mode.value,
                 "requirements": cluster.node_pools[spec.name].node_pool_spec["spec"]["template"]["spec"]["requirements"],
                 "check": f"kubectl get nodes -l karpenter.sh/nodepool={spec.name},soci.snapshotter/enabled=true",

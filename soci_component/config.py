@@ -433,7 +433,8 @@ def parse(config: Mapping[str, Any], region: str | None = None, *, stack_file: b
         stack_kwargs["demo"] = _demo(cfg["demo"], "demo")
     if "tags" in cfg:
         stack_kwargs["tags"] = string_map("a string tag value")(cfg["tags"], "tags")
-    stack = StackSpec(**stack_kwargs)
+    with at(""):
+        stack = StackSpec(**stack_kwargs)
     if "registryCredentials" in cfg:
         _registry_credentials(cfg["registryCredentials"], stack.static_registries, stack_file)
     return stack

@@ -2,8 +2,13 @@
 
 Every invalid input, in any layer (stack config, spec values, rules, catalogue, renderer), is a
 :class:`SpecError` whose ``path`` is the config key path of the setting (``nodeGroups[1].pullMode``)
-and whose ``message`` says what is wrong and what is accepted. The Pulumi layer turns it into a
-``pulumi.RunError`` once (``components.errors``), so ``pulumi preview`` prints the message alone.
+and whose ``message`` says what is wrong and what is accepted.
+
+A spec built in Python names itself in the path (``NodeGroupSpec(name='lazy').instanceTypes[0]``) unless
+an outer reader or component is already prefixing its own path (:func:`at`): the stack-file reader gives
+``nodeGroups[1].instanceTypes[0]`` for the same mistake. In a Pulumi program the error is also a
+``pulumi.RunError`` (``components.errors`` makes it one when pulumi is loaded), which the Pulumi engine prints
+as the one-line message, without a traceback — the same as for a stack file.
 
 Pure: no pulumi import.
 """
@@ -12,8 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 
-__all__ = ["SpecError", "at", "join", "key", "short"]
+__all__ = ["SpecError", "at", "join", "key", "owned", "short"]
+
+_PREFIXED: ContextVar[bool] = ContextVar("soci_eks_prefixed", default=False)
+"""True inside :func:`at`: an outer reader or component puts the full path in front of every error."""
 
 _SHORT = 60
 
@@ -56,13 +65,24 @@ def key(prefix: str, name: str) -> str:
 @contextmanager
 def at(prefix: str) -> Iterator[None]:
     """Prefix the path of every :class:`SpecError` raised inside the block with ``prefix``."""
-    if not prefix:
-        yield
-        return
+    token = _PREFIXED.set(True)
     try:
         yield
     except SpecError as e:
-        raise e.under(prefix) from None
+        raise (e.under(prefix) if prefix else e) from None
+    finally:
+        _PREFIXED.reset(token)
+
+
+@contextmanager
+def owned(label: str) -> Iterator[None]:
+    """For a spec's own checks: prefix errors with ``label`` (``NodeGroupSpec(name='lazy')``) when the spec is built
+    directly in Python, and leave them relative when an outer :func:`at` adds the key path (stack file, component)."""
+    if _PREFIXED.get():
+        yield
+        return
+    with at(label):
+        yield
 
 
 def short(value: object) -> str:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from . import rules
-from .errors import at
+from .errors import SpecError, at
 from .instances import InstanceFacts
 from .render import NodePlan, RenderedNode, plan, render
 from .render.types import ClusterInfo, Secrets
@@ -36,6 +36,11 @@ def plan_node(spec: NodeSpec, path: str = "", *, control_plane: str | None = Non
     ``path`` is the spec's key path (``nodeGroups[1]``), put in front of every error; ``control_plane``
     the cluster's Kubernetes minor version when known (kubelet skew is checked against it)."""
     with at(path):
+        if not spec.name:
+            raise SpecError("name", "is required: the node group's or pool's name (1-40 lowercase letters, digits and '-')")
+        if not spec.kubernetes_version:
+            raise SpecError("kubernetesVersion", "is required here: the cluster's Kubernetes version is not known as a plain value; set the spec's "
+                                                 "kubernetes_version, or attach the cluster with its version (ClusterAttachment(..., kubernetes_version='1.33'))")
         if control_plane is not None:
             rules.check_skew(control_plane, spec)
         profile = rules.profile(spec)

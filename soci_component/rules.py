@@ -407,6 +407,8 @@ def check_nodes(control: str, nodes: Sequence[tuple[str, NodeSpec]], cluster: st
         raise SpecError("nodeGroups", "needs at least one node group (or nodePools)")
     seen: dict[str, str] = {}
     for where, g in nodes:
+        if not g.name:
+            raise SpecError(join(where, "name"), "is required: the node group's or pool's name (1-40 lowercase letters, digits and '-')")
         if g.name in seen:
             raise SpecError(join(where, "name"), f"{g.name!r} is already the name of {seen[g.name]}; names must be unique across node groups and pools")
         seen[g.name] = where

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class ClusterAttachment:
-    """The cluster a SOCI node group joins, as plain values (a custom AMI gets nothing injected by EKS)."""
+    """The cluster SOCI nodes join: what the nodes' bootstrap needs (a custom AMI gets nothing injected by EKS) and where
+    they go. ``SociCluster.attachment`` is one; for clusters made elsewhere use :meth:`from_existing` or :meth:`from_eks_cluster`."""
 
     name: pulumi.Input[str]
     """EKS cluster name."""
@@ -26,7 +28,10 @@ class ClusterAttachment:
     service_cidr: pulumi.Input[str]
     """Kubernetes service IPv4 CIDR (nodeadm ``cluster.cidr``; Bottlerocket derives the DNS IP from it)."""
     kubernetes_version: str | None = None
-    """Control-plane minor version when known (node groups are checked against it: kubelet skew)."""
+    """Control-plane minor version (``1.33``) as a plain value when known: specs without a version take it, and every
+    node's kubelet is checked against it (at most 3 minors older, never newer)."""
+    subnet_ids: pulumi.Input[Sequence[str]] | None = None
+    """Where nodes go unless a spec pins its own ``subnet_ids``: normally the cluster's private subnets."""
     cluster_security_group_id: pulumi.Input[str] | None = None
     """The EKS-created cluster security group. Managed nodes get it automatically when the launch template
     names no security groups; it is listed explicitly only next to ``SociNodeGroupArgs.security_group_ids``."""
@@ -35,8 +40,11 @@ class ClusterAttachment:
     source). Unset: an exec kubeconfig using ``aws eks get-token`` is built from the values above."""
 
     @classmethod
-    def from_eks_cluster(cls, cluster: eks.Cluster, kubernetes_version: str | None = None) -> ClusterAttachment:
-        """From a pulumi-eks ``eks.Cluster`` (its ``eksCluster`` child carries endpoint, CA, CIDR, SG)."""
+    def from_eks_cluster(cls, cluster: eks.Cluster, kubernetes_version: str | None = None,
+                         subnet_ids: pulumi.Input[Sequence[str]] | None = None) -> ClusterAttachment:
+        """From a pulumi-eks ``eks.Cluster`` you own (its ``eksCluster`` child carries endpoint, CA, CIDR, SG). Its version
+        is an Output there: pass the version you created it with as ``kubernetes_version`` so the nodes are checked
+        against it; ``subnet_ids``: the private subnets nodes go into."""
         ec = cluster.eks_cluster
         return cls(
             name=ec.name,
@@ -44,20 +52,26 @@ class ClusterAttachment:
             certificate_authority=ec.certificate_authority.data,
             service_cidr=ec.kubernetes_network_config.service_ipv4_cidr,
             kubernetes_version=kubernetes_version,
+            subnet_ids=subnet_ids,
             cluster_security_group_id=ec.vpc_config.cluster_security_group_id,
             kubeconfig=cluster.kubeconfig_json,
         )
 
     @classmethod
-    def from_existing(cls, name: pulumi.Input[str], kubernetes_version: str | None = None, opts: pulumi.InvokeOutputOptions | None = None) -> ClusterAttachment:
-        """An existing EKS cluster looked up by name (``aws.eks.get_cluster``): no resource of it is managed here."""
-        c = aws.eks.get_cluster_output(name=name, opts=opts)
+    def from_existing(cls, name: str, subnet_ids: pulumi.Input[Sequence[str]] | None = None, opts: pulumi.InvokeOptions | None = None) -> ClusterAttachment:
+        """An existing EKS cluster looked up by name now (``aws.eks.get_cluster``; no resource of it is managed here). Its
+        Kubernetes version is read, so node specs may leave theirs unset and kubelet skew is checked; ``subnet_ids``:
+        the private subnets nodes go into (unset: every spec must name its own)."""
+        c = aws.eks.get_cluster(name=name, opts=opts)
+        networks = c.kubernetes_network_configs or []
+        cas = c.certificate_authorities or []
         return cls(
             name=c.name,
             endpoint=c.endpoint,
-            certificate_authority=c.certificate_authorities.apply(lambda cas: cas[0].data if cas else None),
-            service_cidr=c.kubernetes_network_configs.apply(lambda n: n[0].service_ipv4_cidr if n else None),
-            kubernetes_version=kubernetes_version,
+            certificate_authority=cas[0].data if cas else "",
+            service_cidr=networks[0].service_ipv4_cidr if networks else "",
+            kubernetes_version=c.version,
+            subnet_ids=subnet_ids,
             cluster_security_group_id=c.vpc_config.cluster_security_group_id,
         )
 

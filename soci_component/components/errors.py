@@ -1,5 +1,13 @@
 """The one place a :class:`SpecError` becomes a Pulumi error.
 
+Importing this module (every component does) makes :class:`SpecError` a ``pulumi.RunError`` as well, so a bad
+spec built in a user's program — ``NodeGroupSpec(instance_types=("m7i_xlarge",), ...)`` raising before any
+component runs — is printed by the Pulumi engine as its one-line message with the key path, like the same
+mistake in a stack file, not as "Program failed with an unhandled exception" and a traceback (the Python
+language host prints only ``RunError`` cleanly: pulumi/pulumi ``sdk/python/cmd/pulumi-language-python-exec``).
+``soci_component/__init__.py`` does the same when the program imported pulumi first. The pure modules never
+import pulumi; the base is added here, where pulumi is loaded anyway.
+
 ``pulumi.RunError`` is printed by the Pulumi engine as its message alone (no Python traceback). It
 must not be a ``ValueError``: Pulumi's input serialisation catches ``ValueError`` raised while an
 Output resolves and re-raises it as a new ``ValueError`` ("While processing input ... ValueError has
@@ -19,6 +27,14 @@ import pulumi
 from ..errors import SpecError
 
 T = TypeVar("T")
+
+
+def _spec_errors_are_run_errors() -> None:
+    if not issubclass(SpecError, pulumi.RunError):
+        SpecError.__bases__ = (ValueError, pulumi.RunError)
+
+
+_spec_errors_are_run_errors()
 
 
 class ComponentError(pulumi.RunError):

@@ -30,11 +30,13 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 
 from ..errors import SpecError, join, short
 from ..spec import KARPENTER_CHART_VERSION, VERSION_RE, check_int, check_match, check_tags
 from .attachment import AwsEnvironment
 from .errors import failure, guarded
+from .nodes import Membership
 
 TOKEN = "soci-eks:index:Karpenter"
 CHART = "oci://public.ecr.aws/karpenter/karpenter"
@@ -85,8 +87,6 @@ class KarpenterArgs:
     """Controller replicas (leader election; the chart spreads them over nodes and zones). 1..10."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on every AWS resource of the component."""
-    aws_environment: AwsEnvironment | None = None
-    """Partition, DNS suffix, region, account; unset: looked up through the component's AWS provider."""
     install_pod_identity_agent: bool = True
     """Install the ``eks-pod-identity-agent`` EKS add-on (Pod Identity needs it on every node). Pass ``False``
     on a cluster that has the add-on already: EKS refuses a second one."""
@@ -95,8 +95,6 @@ class KarpenterArgs:
     on exactly these. Unset: ``iam:PassRole`` on every role of the account (``arn:<partition>:iam::<account>:role/*``),
     still only to ``ec2.<dns suffix>`` — anyone who may write an EC2NodeClass can then give nodes any role of
     the account that EC2 may assume; pass the roles where you can."""
-    config_path: str = "karpenter"
-    """Config key path of these settings, in front of every error (``karpenter.version``)."""
 
 
 class Karpenter(pulumi.ComponentResource):
@@ -114,8 +112,8 @@ class Karpenter(pulumi.ComponentResource):
     """The SQS queue EventBridge sends interruption events to (Karpenter's ``settings.interruptionQueue``)."""
     interruption_rules: dict[str, aws.cloudwatch.EventRule]
     """Rule key (:data:`EVENTS`) -> EventBridge rule targeting :attr:`interruption_queue`."""
-    release: Any
-    """The ``pulumi_kubernetes.helm.v3.Release`` of Karpenter's chart."""
+    release: k8s.helm.v3.Release
+    """The Helm release of Karpenter's chart."""
     controller_role_arn: pulumi.Output[str]
     """ARN of :attr:`controller_role`."""
     interruption_queue_name: pulumi.Output[str]
@@ -125,17 +123,30 @@ class Karpenter(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: KarpenterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TOKEN, name, None, opts)
-        import pulumi_kubernetes as k8s
-
-        _check(name, args)
+        member: Membership | None = getattr(opts.parent if opts is not None else None, "_soci_karpenter", None)
+        path = member.path if member else f"Karpenter({name!r})"
+        _check(name, args, path)
         if not args.version.startswith(POLICY_WRITTEN_FOR + "."):
-            pulumi.log.warn(f"{join(args.config_path, 'version')}: Karpenter {args.version}: the controller policy was written from Karpenter "
+            pulumi.log.warn(f"{join(path, 'version')}: Karpenter {args.version}: the controller policy was written from Karpenter "
                             f"{POLICY_WRITTEN_FOR}'s source; check the AWS calls of {args.version} against it", resource=self)
-        child = pulumi.ResourceOptions(parent=self)
-        env = args.aws_environment or AwsEnvironment.lookup(pulumi.InvokeOutputOptions(parent=self))
+        env = member.environment if member else AwsEnvironment.lookup(pulumi.InvokeOutputOptions(parent=self))
         tags = {**dict(args.tags), "soci-eks:component": "karpenter"}
+        self._interruption(name, env, tags)
+        agent = self._controller_identity(name, args, env, tags, path)
+        self._release(name, args, agent)
+        self.controller_role_arn = self.controller_role.arn
+        self.interruption_queue_name = self.interruption_queue.name
+        self.interruption_queue_arn = self.interruption_queue.arn
+        self.register_outputs({
+            "controllerRoleArn": self.controller_role_arn,
+            "interruptionQueueName": self.interruption_queue_name,
+            "interruptionQueueArn": self.interruption_queue_arn,
+            "version": args.version,
+        })
 
-        # --- interruption queue and the events Karpenter drains nodes on -------------------------
+    def _interruption(self, name: str, env: AwsEnvironment, tags: Mapping[str, str]) -> None:
+        """The interruption queue and the EventBridge rules of the events Karpenter drains nodes on."""
+        child = pulumi.ResourceOptions(parent=self)
         self.interruption_queue = aws.sqs.Queue(f"{name}-interruption", message_retention_seconds=300, sqs_managed_sse_enabled=True, tags=tags, opts=child)
         self.interruption_rules = {}
         for key, (source, detail_type) in EVENTS.items():
@@ -156,7 +167,9 @@ class Karpenter(pulumi.ComponentResource):
             opts=child,
         )
 
-        # --- the controller's role through EKS Pod Identity --------------------------------------
+    def _controller_identity(self, name: str, args: KarpenterArgs, env: AwsEnvironment, tags: Mapping[str, str], path: str) -> list[pulumi.Resource]:
+        """The controller's role through EKS Pod Identity (and the agent add-on); returns what the release waits for."""
+        child = pulumi.ResourceOptions(parent=self)
         namespace, service_account = args.namespace, args.service_account
         self.controller_role = aws.iam.Role(
             f"{name}-controller",
@@ -172,7 +185,7 @@ class Karpenter(pulumi.ComponentResource):
             policy=pulumi.Output.all(
                 partition=env.partition, region=env.region, account=env.account_id, dns=env.dns_suffix, cluster=args.cluster_name,
                 queue=self.interruption_queue.arn, roles=args.node_role_arns,
-            ).apply(guarded(args.config_path, lambda v: _fits(controller_policy(**v)))),
+            ).apply(guarded(path, lambda v: _fits(controller_policy(**v)))),
             opts=child,
         )
         self.pod_identity_agent = None
@@ -190,20 +203,23 @@ class Karpenter(pulumi.ComponentResource):
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=agent),
         )
+        return agent
 
-        # --- the chart ---------------------------------------------------------------------------
-        # EKS injects the Pod Identity credentials when a pod is created: the association (and the agent that serves
-        # them, and the policy) must exist before the controller's pods do.
+    def _release(self, name: str, args: KarpenterArgs, agent: list[pulumi.Resource]) -> None:
+        """The pinned chart. EKS injects the Pod Identity credentials when a pod is created: the association (and the
+        agent that serves them, and the policy) must exist before the controller's pods do."""
+        import pulumi_kubernetes as k8s
+
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
             name=RELEASE_NAME,
             chart=CHART,
             version=args.version,
-            namespace=namespace,
-            create_namespace=namespace != "kube-system",
+            namespace=args.namespace,
+            create_namespace=args.namespace != "kube-system",
             values={
                 "settings": {"clusterName": args.cluster_name, "clusterEndpoint": args.cluster_endpoint, "interruptionQueue": self.interruption_queue.name},
-                "serviceAccount": {"create": True, "name": service_account},
+                "serviceAccount": {"create": True, "name": args.service_account},
                 "replicas": args.replicas,
                 "controller": {"resources": CONTROLLER_RESOURCES},
                 # The node's resolver (VPC DNS), not CoreDNS: Karpenter must work when no CoreDNS pod runs (CoreDNS may
@@ -213,20 +229,10 @@ class Karpenter(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, provider=args.kubernetes_provider,
                                         depends_on=[self.pod_identity_association, self.controller_policy, *agent]),
         )
-        self.controller_role_arn = self.controller_role.arn
-        self.interruption_queue_name = self.interruption_queue.name
-        self.interruption_queue_arn = self.interruption_queue.arn
-        self.register_outputs({
-            "controllerRoleArn": self.controller_role_arn,
-            "interruptionQueueName": self.interruption_queue_name,
-            "interruptionQueueArn": self.interruption_queue_arn,
-            "version": args.version,
-        })
 
 
-def _check(name: str, args: KarpenterArgs) -> None:
+def _check(name: str, args: KarpenterArgs, path: str) -> None:
     """The arguments' own rules, at construction (plain values); every failure with its key path."""
-    path = args.config_path
     try:
         check_match(join(path, "version"), args.version, VERSION_RE, "a Karpenter chart version such as '1.15.0'")
         check_int(join(path, "replicas"), args.replicas, 1, 10)

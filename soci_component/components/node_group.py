@@ -2,7 +2,7 @@
 
 Resources: a node IAM role, boot secrets in Secrets Manager (values only there; the nodes get ARNs),
 an ``aws.ec2.LaunchTemplate`` with the pinned AMI and our complete user data, and an ``aws.eks.NodeGroup``
-(the shared parts: :mod:`.nodes`).
+(the shared parts: :mod:`.nodes`, :mod:`.identity`).
 """
 
 from __future__ import annotations
@@ -15,12 +15,15 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from .. import naming
 from ..errors import SpecError, join
 from ..render import RenderedNode
-from ..spec import NodeGroupSpec, OperatingSystem, PullMode
-from .attachment import AwsEnvironment
+from ..spec import CredentialKind, NodeGroupSpec, OperatingSystem, PullMode
 from .errors import failure
-from .nodes import NODE_POLICIES, NodeArgs, SociNodes, exec_kubeconfig, registry_secret_string
+from .identity import NODE_POLICIES
+from .nodes import NodeArgs, SociNodes
+
+__all__ = ["NODE_POLICIES", "TOKEN", "SociNodeGroup", "SociNodeGroupArgs", "check_command"]
 
 TOKEN = "soci-eks:index:SociNodeGroup"
 
@@ -30,9 +33,8 @@ class SociNodeGroupArgs(NodeArgs):
     """Arguments of :class:`SociNodeGroup`."""
 
     spec: NodeGroupSpec
-    """What the node group is: AMI pin, pull mode, credentials, SOCI source, sizes."""
-    subnet_ids: pulumi.Input[Sequence[str]] | None = None
-    """Subnets for the nodes when ``spec.subnet_ids`` is empty (normally the cluster's private subnets)."""
+    """What the node group is: AMI pin, pull mode, credentials, SOCI source, sizes; its subnets (``subnet_ids``),
+    else the attachment's (``ClusterAttachment.subnet_ids``)."""
     security_group_ids: pulumi.Input[Sequence[str]] | None = None
     """Extra security groups for the nodes. With them the launch template lists the cluster security group plus
     these (EKS adds the cluster security group only when the launch template names none)."""
@@ -51,53 +53,57 @@ class SociNodeGroup(SociNodes):
     """EKS name of the node group."""
     image_id: pulumi.Output[str]
     """The pinned AMI ID (resolved from the release-pinned SSM parameter, or the raw ``amiId``)."""
+    check_soci: pulumi.Output[str]
+    """A shell command that shows SOCI at work on one running node of the group, over SSM (:func:`check_command`)."""
     spec: NodeGroupSpec
+    """The spec as built: name and Kubernetes version filled in."""
 
     def __init__(self, name: str, args: SociNodeGroupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TOKEN, name, None, opts)
-        path = args.config_path
+        self.spec = self._start(name, args.spec, args, opts)
         if not isinstance(args.max_unavailable_percentage, int) or not 1 <= args.max_unavailable_percentage <= 100:
-            raise failure(SpecError(join(path, "maxUnavailablePercentage"), f"{args.max_unavailable_percentage!r}: expected 1..100"))
-        self._prepare(name, args.spec, args, karpenter=False)
-        child = pulumi.ResourceOptions(parent=self)
+            raise failure(SpecError(join(self._path, "maxUnavailablePercentage"), f"{args.max_unavailable_percentage!r}: expected 1..100"))
         invoke = pulumi.InvokeOutputOptions(parent=self)
         tags = {**dict(args.tags), "soci-eks:node-group": self.spec.name}
-        env = args.aws_environment or AwsEnvironment.lookup(invoke)
-        static_arns, token_arn, depends = self._identity(name, args, env, tags, child)
+        env = self._environment()
+        provider = self._kubernetes_provider(name, args, env) if self.spec.credential(CredentialKind.KUBERNETES_SECRETS) is not None else None
+        identity = self._identity(name, args, env, tags, provider)
         self.image_id = self._image_id(env, invoke)
-        checked = self._instance_check(env, path, invoke)
-        rendered = self._user_data(args.cluster, env, static_arns, token_arn, checked, path)
+        rendered = self._user_data(args.cluster, env, identity, self._instance_check(env, invoke))
         self.user_data_size = rendered.apply(lambda r: len(r.user_data))
-        self.launch_template = self._launch_template(name, args, rendered, tags, child, path)
-        self.node_group = self._node_group(name, args, tags, depends, path)
+        names = naming.node_names(name, pool=False)
+        self.launch_template = self._launch_template(names["launch_template"].name, args, rendered, tags)
+        self.node_group = self._node_group(names["node_group"].name, args, tags, identity.depends)
         self.node_group_name = self.node_group.node_group_name
-        self.register_outputs(
-            {
-                "roleArn": self.role_arn,
-                "launchTemplateId": self.launch_template.id,
-                "nodeGroupName": self.node_group_name,
-                "imageId": self.image_id,
-                "report": self.report,
-                "userDataSize": self.user_data_size,
-                "secretArns": self.secret_arns,
-            }
-        )
+        report = self.plan.report.to_json()
+        self.check_soci = pulumi.Output.all(self.node_group_name, env.region).apply(lambda v: check_command(report, v[0], v[1]))
+        self.register_outputs({
+            "roleArn": self.role_arn,
+            "launchTemplateId": self.launch_template.id,
+            "nodeGroupName": self.node_group_name,
+            "imageId": self.image_id,
+            "report": self.report,
+            "userDataSize": self.user_data_size,
+            "secretArns": self.secret_arns,
+            "checkSoci": self.check_soci,
+        })
 
-    def _launch_template(self, name: str, args: SociNodeGroupArgs, rendered: pulumi.Output[RenderedNode], tags: Mapping[str, str],
-                         child: pulumi.ResourceOptions, path: str) -> aws.ec2.LaunchTemplate:
+    def _launch_template(self, resource: str, args: SociNodeGroupArgs, rendered: pulumi.Output[RenderedNode], tags: Mapping[str, str]) -> aws.ec2.LaunchTemplate:
         p = self.plan.profile
         security_groups = None
         if args.security_group_ids is not None:
             if args.cluster.cluster_security_group_id is None:
-                raise failure(SpecError(join(path, "securityGroupIds"), "extra security groups need the cluster security group (ClusterAttachment.cluster_security_group_id)"))
+                raise failure(SpecError(join(self._path, "securityGroupIds"),
+                                        "extra security groups need the cluster security group (ClusterAttachment.cluster_security_group_id)"))
             security_groups = pulumi.Output.all(args.cluster.cluster_security_group_id, args.security_group_ids).apply(lambda v: [v[0], *v[1]])
         return aws.ec2.LaunchTemplate(
-            f"{name}-launch-template",
+            resource,
             description=f"SOCI node group {self.spec.name}: {p.os.value} {p.release or p.ami_id}, SOCI {self.spec.pull_mode.value}",
             image_id=self.image_id,
             user_data=rendered.apply(lambda r: base64.b64encode(r.user_data).decode("ascii")),
             update_default_version=True,
-            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=args.metadata_hop_limit),
+            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(http_endpoint="enabled", http_tokens="required",
+                                                                       http_put_response_hop_limit=args.metadata_hop_limit),
             block_device_mappings=[
                 aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
                     device_name=d.device,
@@ -107,24 +113,27 @@ class SociNodeGroup(SociNodes):
                 for d in self.plan.block_devices
             ],
             vpc_security_group_ids=security_groups,
-            tag_specifications=[aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags={**tags, "Name": f"{self.spec.name}-soci"}) for kind in ("instance", "volume")],
+            tag_specifications=[aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags={**tags, "Name": f"{self.spec.name}-soci"})
+                                for kind in ("instance", "volume")],
             tags=dict(tags),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _node_group(self, name: str, args: SociNodeGroupArgs, tags: Mapping[str, str], depends: list[pulumi.Resource], path: str) -> aws.eks.NodeGroup:
+    def _node_group(self, resource: str, args: SociNodeGroupArgs, tags: Mapping[str, str], depends: list[pulumi.Resource]) -> aws.eks.NodeGroup:
         spec = self.spec
-        subnets = list(spec.subnet_ids) if spec.subnet_ids else args.subnet_ids
+        subnets = list(spec.subnet_ids) if spec.subnet_ids else args.cluster.subnet_ids
         if subnets is None:
-            raise failure(SpecError(join(path, "subnetIds"), "no subnets: set the node group's subnetIds or SociNodeGroupArgs.subnet_ids"))
+            raise failure(SpecError(join(self._path, "subnetIds"), "no subnets: set the spec's subnet_ids, or the attachment's "
+                                                                  "(ClusterAttachment.from_existing(name, subnet_ids=[...]))"))
         return aws.eks.NodeGroup(
-            f"{name}-node-group",
+            resource,
             cluster_name=args.cluster.name,
             node_role_arn=self.role.arn,
             subnet_ids=subnets,
             instance_types=list(spec.instance_types),
             capacity_type=spec.capacity_type.value,
-            scaling_config=aws.eks.NodeGroupScalingConfigArgs(min_size=spec.scaling.min_size, max_size=spec.scaling.max_size, desired_size=spec.scaling.desired_size),
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(min_size=spec.scaling.min_size, max_size=spec.scaling.max_size,
+                                                              desired_size=spec.scaling.desired_size),
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable_percentage=args.max_unavailable_percentage),
             launch_template=aws.eks.NodeGroupLaunchTemplateArgs(id=self.launch_template.id, version=self.launch_template.latest_version.apply(str)),
             labels=spec.node_labels,
@@ -133,17 +142,15 @@ class SociNodeGroup(SociNodes):
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends, ignore_changes=["scalingConfig.desiredSize"]),
         )
 
-def check_command(profile: Mapping[str, Any], node_group_name: str, region: str) -> str:
+
+def check_command(report: Mapping[str, Any], node_group_name: str, region: str) -> str:
     """The shell command that shows SOCI at work on one running node of the group, over SSM."""
-    if profile["os"] == OperatingSystem.BOTTLEROCKET.value:
+    if report["os"] == OperatingSystem.BOTTLEROCKET.value:
         remote = "apiclient get settings.container-runtime.snapshotter settings.container-runtime-plugins.soci-snapshotter"
-    elif profile["pullMode"] == PullMode.PARALLEL.value:
+    elif report["pullMode"] == PullMode.PARALLEL.value:
         remote = "sudo ctr -n k8s.io snapshots --snapshotter soci ls"
     else:
         remote = "findmnt --source soci"
     find = (f"aws ec2 describe-instances --region {region} --filters Name=tag:eks:nodegroup-name,Values={node_group_name} "
             "Name=instance-state-name,Values=running --query 'Reservations[0].Instances[0].InstanceId' --output text")
     return f'aws ssm start-session --region {region} --target "$({find})" --document-name AWS-StartInteractiveCommand --parameters command=\'{remote}\''
-
-
-__all__ = ["NODE_POLICIES", "TOKEN", "SociNodeGroup", "SociNodeGroupArgs", "check_command", "exec_kubeconfig", "registry_secret_string"]

@@ -4,22 +4,24 @@ Built from the same plan as a managed node group (every rule and byte shared, :m
 documents come from the pure :mod:`soci_component.render.karpenter`. The AMI is pinned with
 Karpenter's release alias (``al2023@v20260714``, ``bottlerocket@v1.57.0``; never ``@latest``), the
 instance requirements carry the pinned release's nodeadm size floor, and the user data is ours without
-what Karpenter adds itself. Needs Karpenter's CRDs on the cluster (a Karpenter installation; pass it in
-``depends_on``, or use :class:`~soci_component.components.karpenter.Karpenter`).
+what Karpenter adds itself. Needs Karpenter's CRDs on the cluster: pass the Karpenter installation in
+``opts.depends_on`` (or use :class:`~soci_component.SociCluster`, which does).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+import pulumi_kubernetes as k8s
 
 from ..render import karpenter as documents
 from ..spec import NodePoolSpec
-from .attachment import AwsEnvironment
-from .nodes import NodeArgs, SociNodes, exec_kubeconfig
+from .nodes import NodeArgs, SociNodes
+
+__all__ = ["DISCOVERY_TAG", "TOKEN", "SociNodePool", "SociNodePoolArgs"]
 
 TOKEN = "soci-eks:index:SociNodePool"
 DISCOVERY_TAG = "karpenter.sh/discovery"
@@ -31,58 +33,50 @@ class SociNodePoolArgs(NodeArgs):
 
     spec: NodePoolSpec
     """What the pool's nodes run, plus Karpenter's knobs (requirements, limits, disruption, weight, expireAfter)."""
-    create_access_entry: bool = True
-    """An ``EC2_LINUX`` access entry for the node role (Karpenter nodes are not managed node groups: EKS maps nothing itself)."""
-    subnet_selector_terms: Sequence[Mapping[str, Any]] | None = None
-    """EC2NodeClass subnet selector terms; unset: subnets tagged ``karpenter.sh/discovery: <cluster name>``."""
-    security_group_selector_terms: Sequence[Mapping[str, Any]] | None = None
-    """EC2NodeClass security-group selector terms; unset: security groups tagged ``karpenter.sh/discovery: <cluster name>``."""
-    depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
-    """What must exist first: the Karpenter installation (its CRDs)."""
+    subnet_selector_terms: pulumi.Input[Sequence[Mapping[str, Any]]] | None = None
+    """EC2NodeClass subnet selector terms; unset: the attachment's ``subnet_ids`` by ID, else subnets tagged
+    ``karpenter.sh/discovery: <cluster name>``."""
+    security_group_selector_terms: pulumi.Input[Sequence[Mapping[str, Any]]] | None = None
+    """EC2NodeClass security-group selector terms; unset: the attachment's cluster security group by ID, else security
+    groups tagged ``karpenter.sh/discovery: <cluster name>``."""
 
 
 class SociNodePool(SociNodes):
     """A Karpenter node pool whose nodes use the SOCI snapshotter from first boot."""
 
-    node_class: Any
-    """The ``EC2NodeClass`` (pulumi-kubernetes CustomResource)."""
-    node_pool: Any
-    """The ``NodePool`` (pulumi-kubernetes CustomResource)."""
+    node_class: k8s.apiextensions.CustomResource
+    """The ``EC2NodeClass``."""
+    node_pool: k8s.apiextensions.CustomResource
+    """The ``NodePool``."""
     node_class_spec: pulumi.Output[dict[str, Any]]
     """The EC2NodeClass document as applied."""
     node_pool_spec: dict[str, Any]
     """The NodePool document (known before deployment)."""
+    ami_alias: str
+    """The EC2NodeClass's pinned AMI alias (``al2023@v20260714``, ``bottlerocket@v1.57.0``; never ``@latest``)."""
     spec: NodePoolSpec
+    """The spec as built: name and Kubernetes version filled in."""
 
     KIND = "node pool"
+    _pool = True
 
     def __init__(self, name: str, args: SociNodePoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TOKEN, name, None, opts)
         import pulumi_kubernetes as k8s
 
-        path = args.config_path
-        self._prepare(name, args.spec, args, karpenter=True)
-        spec = self.spec
-        child = pulumi.ResourceOptions(parent=self)
+        self.spec = spec = self._start(name, args.spec, args, opts)
+        alias = self.plan.profile.karpenter_alias
+        assert alias is not None, "the rules refuse raw AMI IDs for pools"
+        self.ami_alias = alias
         invoke = pulumi.InvokeOutputOptions(parent=self)
         tags = {**dict(args.tags), "soci-eks:node-pool": spec.name}
-        env = args.aws_environment or AwsEnvironment.lookup(invoke)
-        static_arns, token_arn, depends = self._identity(name, args, env, tags, child)
-        checked = self._instance_check(env, path, invoke)
-        rendered = self._user_data(args.cluster, env, static_arns, token_arn, checked, path, karpenter=True)
+        env = self._environment()
+        provider = self._kubernetes_provider(name, args, env)
+        identity = self._identity(name, args, env, tags, provider)
+        rendered = self._user_data(args.cluster, env, identity, self._instance_check(env, invoke))
         self.user_data_size = rendered.apply(lambda r: len(r.user_data))
-
-        provider = args.kubernetes_provider
-        if provider is None:
-            c = args.cluster
-            kubeconfig = c.kubeconfig if c.kubeconfig is not None else pulumi.Output.all(c.name, c.endpoint, c.certificate_authority, env.region).apply(
-                lambda v: exec_kubeconfig(*v))
-            provider = k8s.Provider(f"{name}-k8s", kubeconfig=kubeconfig, opts=child)
-        k8s_opts = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[*depends, *args.depends_on])
-
-        discovery = pulumi.Output.from_input(args.cluster.name).apply(lambda n: [{"tags": {DISCOVERY_TAG: n}}])
-        subnets = pulumi.Output.from_input(args.subnet_selector_terms) if args.subnet_selector_terms is not None else discovery
-        groups = pulumi.Output.from_input(args.security_group_selector_terms) if args.security_group_selector_terms is not None else discovery
+        k8s_opts = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[*identity.depends, *_depends_on(opts)])
+        subnets, groups = self._selectors(args)
         plan_, hop = self.plan, args.metadata_hop_limit
         self.node_class_spec = pulumi.Output.all(role=self.role.name, rendered=rendered, subnets=subnets, groups=groups).apply(
             lambda v: documents.ec2nodeclass(spec, plan_, name=spec.name, role=v["role"], user_data=v["rendered"].user_data.decode(),
@@ -105,16 +99,39 @@ class SociNodePool(SociNodes):
             spec=self.node_pool_spec["spec"],
             opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[self.node_class])),
         )
-        self.register_outputs(
-            {
-                "roleArn": self.role_arn,
-                "roleName": self.role.name,
-                "report": self.report,
-                "userDataSize": self.user_data_size,
-                "secretArns": self.secret_arns,
-                "nodePool": self.node_pool_spec,
-            }
-        )
+        self.register_outputs({
+            "roleArn": self.role_arn,
+            "roleName": self.role.name,
+            "report": self.report,
+            "userDataSize": self.user_data_size,
+            "secretArns": self.secret_arns,
+            "nodePool": self.node_pool_spec,
+        })
+
+    def _selectors(self, args: SociNodePoolArgs) -> tuple[pulumi.Output[Any], pulumi.Output[Any]]:
+        """Subnet and security-group selector terms: given, else the attachment's IDs, else Karpenter's discovery tag."""
+        c = args.cluster
+        discovery = pulumi.Output.from_input(c.name).apply(lambda n: [{"tags": {DISCOVERY_TAG: n}}])
+        if args.subnet_selector_terms is not None:
+            subnets = pulumi.Output.from_input(args.subnet_selector_terms)
+        elif c.subnet_ids is not None:
+            subnets = pulumi.Output.from_input(c.subnet_ids).apply(lambda ids: [{"id": i} for i in ids])
+        else:
+            subnets = discovery
+        if args.security_group_selector_terms is not None:
+            groups = pulumi.Output.from_input(args.security_group_selector_terms)
+        elif c.cluster_security_group_id is not None and c.subnet_ids is not None:
+            groups = pulumi.Output.from_input(c.cluster_security_group_id).apply(lambda sg: [{"id": sg}])
+        else:
+            groups = discovery
+        return subnets, groups
 
 
-__all__ = ["DISCOVERY_TAG", "TOKEN", "SociNodePool", "SociNodePoolArgs"]
+def _depends_on(opts: pulumi.ResourceOptions | None) -> list[pulumi.Resource]:
+    """The component's own ``depends_on`` (the Karpenter installation), which its Kubernetes objects must wait for too."""
+    deps = opts.depends_on if opts is not None else None
+    if deps is None:
+        return []
+    if isinstance(deps, pulumi.Resource):
+        return [deps]
+    return [d for d in deps if isinstance(d, pulumi.Resource)] if isinstance(deps, list) else []

@@ -12,11 +12,24 @@ from .enums import LogType, NatGateways
 from .node import NodeGroupSpec, NodeSpec
 from .pool import NodePoolSpec
 from .soci import StaticCredentials
-from .values import CLUSTER_NAME_RE, K8S_VERSION_RE, REGION_RE, SUBNET_ID_RE, VERSION_RE, VPC_ID_RE, _camel, check_int, check_ipv4_cidr, check_match, check_tags
+from .values import (
+    CLUSTER_NAME_RE,
+    K8S_VERSION_RE,
+    REGION_RE,
+    SUBNET_ID_RE,
+    VERSION_RE,
+    VPC_ID_RE,
+    Checked,
+    _camel,
+    check_int,
+    check_ipv4_cidr,
+    check_match,
+    check_tags,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
-class ClusterSpec:
+class ClusterSpec(Checked):
     name: str
     """EKS cluster name."""
     kubernetes_version: str
@@ -26,7 +39,7 @@ class ClusterSpec:
     service_cidr: str = "172.20.0.0/16"
     enabled_log_types: tuple[LogType, ...] = (LogType.API, LogType.AUDIT, LogType.AUTHENTICATOR)
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         check_match("name", self.name, CLUSTER_NAME_RE, "a cluster name of letters, digits, '-' and '_' (at most 100, starting with a letter or digit)")
         check_match("kubernetesVersion", self.kubernetes_version, K8S_VERSION_RE, "a Kubernetes minor version as a quoted string, e.g. '1.33'")
         if not self.public_access_cidrs:
@@ -43,7 +56,7 @@ class ClusterSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
-class VpcSpec:
+class VpcSpec(Checked):
     """A new VPC (``cidr``, ``az_count``, ``nat_gateways``) or an existing one (``vpc_id`` + subnets)."""
 
     cidr: str | None = "10.0.0.0/16"
@@ -53,7 +66,7 @@ class VpcSpec:
     private_subnet_ids: tuple[str, ...] = ()
     public_subnet_ids: tuple[str, ...] = ()
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         if self.vpc_id is not None:
             check_match("vpcId", self.vpc_id, VPC_ID_RE, "a VPC ID such as 'vpc-0123456789abcdef0'")
             for key in ("private_subnet_ids", "public_subnet_ids"):
@@ -86,13 +99,13 @@ DEFAULT_DEMO_IMAGE = "public.ecr.aws/soci-workshop-examples/tensorflow_gpu:lates
 
 
 @dataclass(frozen=True, kw_only=True)
-class DemoSpec:
+class DemoSpec(Checked):
     enabled: bool = True
     image: str = DEFAULT_DEMO_IMAGE
     """An image published with a SOCI index, pinned to SOCI nodes by their label."""
     replicas: int = 1
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         if not isinstance(self.enabled, bool):
             raise SpecError("enabled", f"{short(self.enabled)}: expected true or false")
         check_match("image", self.image, re.compile(r"[^\s]+"), "an image reference")
@@ -104,7 +117,7 @@ KARPENTER_CHART_VERSION = "1.15.0"
 
 
 @dataclass(frozen=True, kw_only=True)
-class KarpenterSpec:
+class KarpenterSpec(Checked):
     """Karpenter on the cluster: installed by the component, or already there."""
 
     install: bool = True
@@ -112,7 +125,7 @@ class KarpenterSpec:
     version: str = KARPENTER_CHART_VERSION
     namespace: str = "kube-system"
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         if not isinstance(self.install, bool):
             raise SpecError("install", f"{short(self.install)}: expected true or false")
         check_match("version", self.version, VERSION_RE, "a Karpenter chart version such as '1.15.0'")
@@ -120,7 +133,7 @@ class KarpenterSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
-class StackSpec:
+class StackSpec(Checked):
     """A whole stack: region, cluster, VPC, node groups, Karpenter pools, demo, tags."""
 
     region: str
@@ -133,7 +146,7 @@ class StackSpec:
     demo: DemoSpec = DemoSpec()
     tags: Mapping[str, str] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         check_match("region", self.region, REGION_RE, "an AWS region such as 'us-west-2'")
         check_tags("tags", self.tags, reserved=3)
         if self.vpc.cidr is not None and self.vpc.vpc_id is None:

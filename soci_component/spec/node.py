@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Self
 
 from ..errors import SpecError, key, short
 from .enums import Arch, CapacityType, ContentStore, CredentialKind, LocalStorage, OperatingSystem, PullMode, TaintEffect, Variant
@@ -20,6 +21,7 @@ from .values import (
     NAME_RE,
     SUBNET_ID_RE,
     VERSION_RE,
+    Checked,
     _camel,
     check_int,
     check_kubelet_label,
@@ -41,12 +43,12 @@ EKS_MAX_TAINTS = 50
 
 
 @dataclass(frozen=True)
-class Taint:
+class Taint(Checked):
     key: str
     effect: TaintEffect
     value: str = ""
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         check_label_key("key", self.key)
         if len(self.key) > EKS_KEY_MAX:
             raise SpecError("key", f"{len(self.key)} characters; EKS accepts taint keys of at most {EKS_KEY_MAX}")
@@ -60,14 +62,14 @@ class Taint:
 
 
 @dataclass(frozen=True)
-class Disk:
+class Disk(Checked):
     """Root EBS volume (gp3, encrypted). SOCI is throughput-bound: size it for the images."""
 
     size_gib: int = 100
     iops: int = 3000
     throughput_mibps: int = 250
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         check_int("sizeGiB", self.size_gib, 20, 16384, "20..16384 GiB")
         check_int("iops", self.iops, 3000, 80000, "gp3 accepts 3000..80000 IOPS")
         check_int("throughputMiBps", self.throughput_mibps, 125, 2000, "gp3 accepts 125..2000 MiB/s")
@@ -89,12 +91,12 @@ karpenter-blueprints setting (1000 MiB/s, 16k IOPS)."""
 
 
 @dataclass(frozen=True)
-class Scaling:
+class Scaling(Checked):
     min_size: int = 1
     max_size: int = 3
     desired_size: int = 2
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         for n in ("min_size", "max_size", "desired_size"):
             check_int(_camel(n), getattr(self, n), 0, 2**31 - 1, "a non-negative integer")
         if self.max_size < 1:
@@ -110,7 +112,7 @@ class Scaling:
 
 
 @dataclass(frozen=True)
-class AmiPin:
+class AmiPin(Checked):
     """Which AMI: a release (resolved through its release-pinned SSM parameter), or a raw AMI ID
     with its containerd version stated (the catalogue's rules apply to it too)."""
 
@@ -122,7 +124,7 @@ class AmiPin:
     variant: Variant = Variant.STANDARD
     """AL2023 ``standard``/``nvidia``/``neuron``; Bottlerocket ``standard``/``nvidia``."""
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         if (self.release is None) == (self.ami_id is None):
             raise SpecError("", "set exactly one of 'release' (e.g. 'v20260714') or 'amiId' (with 'containerdVersion')")
         if self.release is not None:
@@ -161,14 +163,17 @@ def arch_of(instance_type: str) -> Arch:
 
 
 @dataclass(frozen=True, kw_only=True)
-class NodeSpec:
+class NodeSpec(Checked):
     """What every node of a SOCI node group or Karpenter node pool runs: every container uses SOCI from first boot."""
 
-    name: str
-    """1-40 lowercase letters, digits and '-'; unique in the stack."""
-    kubernetes_version: str
-    """Kubernetes minor version of the nodes (``1.33``); the stack config defaults it to the cluster's."""
     ami: AmiPin
+    """The pinned AMI: a catalogued release, or a raw AMI ID with its containerd version."""
+    name: str = ""
+    """1-40 lowercase letters, digits and '-'; unique in the stack. Empty: the component's name (Python only; a
+    stack file names every group)."""
+    kubernetes_version: str = ""
+    """Kubernetes minor version of the nodes (``1.33``). Empty: the cluster's (stack files and the components fill it in;
+    at most 3 minors behind the control plane, never ahead)."""
     instance_types: tuple[str, ...] = ()
     os: OperatingSystem = OperatingSystem.AL2023
     pull_mode: PullMode = PullMode.LAZY
@@ -181,9 +186,16 @@ class NodeSpec:
     disk: Disk = Disk()
     local_storage: LocalStorage = LocalStorage.NONE
 
-    def __post_init__(self) -> None:
-        check_match("name", self.name, NAME_RE, "a node group name: 1-40 lowercase letters, digits and '-', starting and ending with a letter or digit")
-        check_match("kubernetesVersion", self.kubernetes_version, K8S_VERSION_RE, "a Kubernetes minor version such as '1.33'")
+    def _label(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})" if isinstance(self.name, str) and self.name else type(self).__name__
+
+    def _check(self) -> None:
+        if self.name != "":
+            check_match("name", self.name, NAME_RE, "a node group name: 1-40 lowercase letters, digits and '-', starting and ending with a letter or digit")
+        if self.kubernetes_version != "":
+            check_match("kubernetesVersion", self.kubernetes_version, K8S_VERSION_RE, "a Kubernetes minor version such as '1.33'")
+        if not isinstance(self.ami, AmiPin):
+            raise SpecError("ami", f"{short(self.ami)}: expected an AmiPin(release=...) or AmiPin(ami_id=..., containerd_version=...)")
         for enum, attr in ((OperatingSystem, "os"), (PullMode, "pull_mode"), (LocalStorage, "local_storage")):
             if not isinstance(getattr(self, attr), enum):
                 raise SpecError(_camel(attr), f"{short(getattr(self, attr))}: expected one of: {', '.join(e.value for e in enum)}")
@@ -220,6 +232,11 @@ class NodeSpec:
 
     def _check_label(self, where: str, k: str, v: str) -> None:
         """Provisioner-specific label limits (managed node groups: EKS's)."""
+
+    def completed(self, *, name: str = "", kubernetes_version: str = "") -> Self:
+        """This spec with an unset name and Kubernetes version filled in (the component's name, the cluster's version)."""
+        changes = {k: v for k, v in (("name", name), ("kubernetes_version", kubernetes_version)) if v and not getattr(self, k)}
+        return replace(self, **changes) if changes else self
 
     @property
     def creds(self) -> tuple[Credential, ...]:
@@ -264,8 +281,8 @@ class NodeGroupSpec(NodeSpec):
     scaling: Scaling = Scaling()
     subnet_ids: tuple[str, ...] = ()
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
+    def _check(self) -> None:
+        super()._check()
         if not isinstance(self.capacity_type, CapacityType):
             raise SpecError("capacityType", f"{short(self.capacity_type)}: expected one of: {', '.join(e.value for e in CapacityType)}")
         if not self.instance_types:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from ..errors import SpecError, short
 from .enums import Arch, CapacityType, ConsolidationPolicy, RequirementOperator
 from .node import NodeSpec
-from .values import check_int, check_label_key, check_label_value, check_match
+from .values import Checked, check_int, check_label_key, check_label_value, check_match
 
 KARPENTER_OWNED_REQUIREMENTS = {
     "kubernetes.io/arch": "architecture",
@@ -24,14 +24,14 @@ _BUDGET_RE = re.compile(r"[0-9]+%?")
 
 
 @dataclass(frozen=True)
-class Requirement:
+class Requirement(Checked):
     """A NodePool requirement (``spec.template.spec.requirements[]``): a node selector term Karpenter launches within."""
 
     key: str
     operator: RequirementOperator
     values: tuple[str, ...] = ()
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         check_label_key("key", self.key)
         if self.key in KARPENTER_OWNED_REQUIREMENTS:
             raise SpecError("key", f"{self.key} is written by the component from {KARPENTER_OWNED_REQUIREMENTS[self.key]}; set that instead")
@@ -55,13 +55,13 @@ class Requirement:
 
 
 @dataclass(frozen=True)
-class PoolLimits:
+class PoolLimits(Checked):
     """``spec.limits``: Karpenter stops launching once the pool's nodes reach these totals."""
 
     cpu: int | None = 1000
     memory_gib: int | None = 4000
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         if self.cpu is not None:
             check_int("cpu", self.cpu, 1, 10**7, "a positive number of vCPUs")
         if self.memory_gib is not None:
@@ -69,7 +69,7 @@ class PoolLimits:
 
 
 @dataclass(frozen=True)
-class Disruption:
+class Disruption(Checked):
     """``spec.disruption`` of the NodePool (Karpenter's defaults, stated)."""
 
     consolidation_policy: ConsolidationPolicy = ConsolidationPolicy.WHEN_EMPTY_OR_UNDERUTILIZED
@@ -77,7 +77,7 @@ class Disruption:
     budgets: tuple[str, ...] = ("10%",)
     """Node budgets: how many nodes (``'5'``) or what share (``'10%'``) may be disrupted at once."""
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         if not isinstance(self.consolidation_policy, ConsolidationPolicy):
             raise SpecError("consolidationPolicy", f"{short(self.consolidation_policy)}: expected one of: {', '.join(p.value for p in ConsolidationPolicy)}")
         check_match("consolidateAfter", self.consolidate_after, DURATION_RE, "a duration such as '30s', '1m', '1h30m' or 'Never'")
@@ -103,8 +103,8 @@ class NodePoolSpec(NodeSpec):
     expire_after: str = "720h"
     """Nodes are replaced after this long (``Never`` keeps them)."""
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
+    def _check(self) -> None:
+        super()._check()
         if self.architecture is not None and not isinstance(self.architecture, Arch):
             raise SpecError("architecture", f"{short(self.architecture)}: expected one of: {', '.join(a.value for a in Arch)}")
         if not self.capacity_types:

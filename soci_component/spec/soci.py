@@ -15,6 +15,7 @@ from .values import (
     SHA256_RE,
     SIZE_RE,
     VERSION_RE,
+    Checked,
     Version,
     _camel,
     check_host,
@@ -33,7 +34,7 @@ ECR_DEFAULT_REGISTRY = "{account}.dkr.ecr.{region}.amazonaws.com"
 
 
 @dataclass(frozen=True)
-class EcrCredentialHelper:
+class EcrCredentialHelper(Checked):
     """docker config ``credHelpers`` -> ``docker-credential-ecr-login``; tokens rotate (recommended for ECR)."""
 
     registries: tuple[str, ...] = (ECR_DEFAULT_REGISTRY,)
@@ -41,7 +42,7 @@ class EcrCredentialHelper:
 
     kind = CredentialKind.ECR_CREDENTIAL_HELPER
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         if not self.registries:
             raise SpecError("registries", "needs at least one ECR registry host, e.g. '123456789012.dkr.ecr.us-west-2.amazonaws.com'")
         for i, host in enumerate(self.registries):
@@ -63,7 +64,7 @@ class CriProxy:
 
 
 @dataclass(frozen=True)
-class StaticCredentials:
+class StaticCredentials(Checked):
     """Username/password for one registry, kept in AWS Secrets Manager and fetched at boot."""
 
     registry: str
@@ -71,7 +72,7 @@ class StaticCredentials:
 
     kind = CredentialKind.STATIC
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         check_host("registry", self.registry)
 
 
@@ -99,7 +100,7 @@ class AmiPackage:
 
 
 @dataclass(frozen=True)
-class UpstreamRelease:
+class UpstreamRelease(Checked):
     """A pinned upstream release tarball, downloaded and verified at boot."""
 
     version: str = DEFAULT_SOCI_VERSION
@@ -113,7 +114,7 @@ class UpstreamRelease:
 
     kind = SociSourceKind.RELEASE
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         check_match("version", self.version, VERSION_RE, "a release version 'MAJOR.MINOR.PATCH' without a leading 'v', e.g. '0.15.0'")
         check_url_base("urlBase", self.url_base)
         if self.url_base.endswith("/"):
@@ -135,20 +136,20 @@ SociSource = AmiPackage | UpstreamRelease
 
 
 @dataclass(frozen=True)
-class Decompressor:
+class Decompressor(Checked):
     """External gzip decompressor for parallel unpack (``unpigz -d -c``)."""
 
     path: str = "/usr/bin/unpigz"
     args: tuple[str, ...] = ("-d", "-c")
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         check_match("path", self.path, re.compile(r"/[A-Za-z0-9._/+-]*[A-Za-z0-9._+-]"), "an absolute path to an executable, e.g. '/usr/bin/unpigz'")
         for i, a in enumerate(self.args):
             check_text(f"args[{i}]", a, "a string argument")
 
 
 @dataclass(frozen=True)
-class ParallelTuning:
+class ParallelTuning(Checked):
     """Knobs of SOCI's ``[pull_modes.parallel_pull_unpack]`` (defaults: what nodeadm writes)."""
 
     max_concurrent_downloads: int = -1
@@ -159,7 +160,7 @@ class ParallelTuning:
     discard_unpacked_layers: bool = True
     decompressor: Decompressor | None = Decompressor()
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         for name in ("max_concurrent_downloads", "max_concurrent_unpacks"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or (v < 1 and v != -1) or v > INT64_MAX:
@@ -178,7 +179,7 @@ SOCI_SOCKET = "/run/soci-snapshotter-grpc/soci-snapshotter-grpc.sock"
 
 
 @dataclass(frozen=True)
-class RegistryMirror:
+class RegistryMirror(Checked):
     """A ``[resolver.host."<host>".mirrors]`` entry: SOCI does not read containerd's certs.d."""
 
     host: str
@@ -186,7 +187,7 @@ class RegistryMirror:
     insecure: bool = False
     """Reach the mirrors over plain ``http://`` (SOCI reads each mirror as a URL)."""
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         check_host("host", self.host)
         if not self.mirrors:
             raise SpecError("mirrors", "needs at least one mirror host")
@@ -197,7 +198,7 @@ class RegistryMirror:
 
 
 @dataclass(frozen=True)
-class SociTuning:
+class SociTuning(Checked):
     """SOCI daemon settings that are not tied to the pull mode's defaults."""
 
     min_layer_size: int = 10_000_000
@@ -212,7 +213,7 @@ class SociTuning:
     """Also lazy-load images indexed with SOCI v1 (``soci create`` + ``soci push``, found through the
     Referrers API); SOCI >= 0.10 ignores them unless ``[pull_modes.soci_v1] enable = true``."""
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         check_int("minLayerSize", self.min_layer_size, 0, INT64_MAX, "a non-negative number of bytes")
         root = check_match("root", self.root, re.compile(r"/[A-Za-z0-9._/-]+"), f"an absolute directory path of letters, digits, '.', '_', '-', '/' (e.g. {DEFAULT_SOCI_ROOT})")
         parts = root.strip("/").split("/")

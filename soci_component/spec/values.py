@@ -9,7 +9,23 @@ import ipaddress
 import re
 from collections.abc import Mapping
 
-from ..errors import SpecError, key, short
+from ..errors import SpecError, key, owned, short
+
+
+class Checked:
+    """A spec that checks its own values when it is built (``_check``, paths relative to itself). Built directly in
+    Python, its errors name it (:func:`~soci_component.errors.owned`); read from a stack file or inside a component,
+    they carry the full key path instead."""
+
+    def __post_init__(self) -> None:
+        with owned(self._label()):
+            self._check()
+
+    def _label(self) -> str:
+        return type(self).__name__
+
+    def _check(self) -> None:
+        """The spec's own value checks."""
 
 Version = tuple[int, int, int]
 

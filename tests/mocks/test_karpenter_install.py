@@ -362,26 +362,25 @@ def test_other_minor_version_warns(m: SociMocks, monkeypatch: pytest.MonkeyPatch
 # --- refusals --------------------------------------------------------------------------------
 
 BAD = [
-    ({"version": "1.15"}, "karpenter.version", "is not a Karpenter chart version such as '1.15.0'"),
-    ({"version": "v1.15.0"}, "karpenter.version", "is not a Karpenter chart version"),
-    ({"version": "1.15.0\n"}, "karpenter.version", "contains a control character"),
-    ({"version": 1.15}, "karpenter.version", "expected a Karpenter chart version"),
-    ({"replicas": 0}, "karpenter.replicas", "expected an integer from 1 to 10"),
-    ({"replicas": 11}, "karpenter.replicas", "expected an integer from 1 to 10"),
-    ({"replicas": True}, "karpenter.replicas", "expected an integer from 1 to 10"),
-    ({"namespace": "Kube-System"}, "karpenter.namespace", "is not a Kubernetes namespace name"),
-    ({"namespace": "kube_system"}, "karpenter.namespace", "is not a Kubernetes namespace name"),
-    ({"namespace": "n" * 64}, "karpenter.namespace", "is not a Kubernetes namespace name"),
-    ({"namespace": ""}, "karpenter.namespace", "is not a Kubernetes namespace name"),
-    ({"service_account": "karpenter.controller"}, "karpenter.serviceAccount", "is not a service account name"),
-    ({"service_account": "-karpenter"}, "karpenter.serviceAccount", "is not a service account name"),
-    ({"install_pod_identity_agent": "yes"}, "karpenter.installPodIdentityAgent", "expected true or false"),
-    ({"tags": {"aws:owner": "me"}}, 'karpenter.tags["aws:owner"]', "reserved for AWS"),
-    ({"node_role_arns": []}, "karpenter.nodeRoleArns", "an empty list lets Karpenter pass no role"),
-    ({"node_role_arns": "arn:aws:iam::123456789012:role/node"}, "karpenter.nodeRoleArns", "not one string"),
-    ({"node_role_arns": ["arn:aws:iam::123456789012:role/ok", "node-role"]}, "karpenter.nodeRoleArns[1]", "is not an IAM role ARN"),
-    ({"node_role_arns": ["arn:aws:iam::123456789012:user/node"]}, "karpenter.nodeRoleArns[0]", "is not an IAM role ARN"),
-    ({"config_path": "stacks.karpenter", "replicas": 0}, "stacks.karpenter.replicas", "expected an integer"),
+    ({"version": "1.15"}, "Karpenter('kp').version", "is not a Karpenter chart version such as '1.15.0'"),
+    ({"version": "v1.15.0"}, "Karpenter('kp').version", "is not a Karpenter chart version"),
+    ({"version": "1.15.0\n"}, "Karpenter('kp').version", "contains a control character"),
+    ({"version": 1.15}, "Karpenter('kp').version", "expected a Karpenter chart version"),
+    ({"replicas": 0}, "Karpenter('kp').replicas", "expected an integer from 1 to 10"),
+    ({"replicas": 11}, "Karpenter('kp').replicas", "expected an integer from 1 to 10"),
+    ({"replicas": True}, "Karpenter('kp').replicas", "expected an integer from 1 to 10"),
+    ({"namespace": "Kube-System"}, "Karpenter('kp').namespace", "is not a Kubernetes namespace name"),
+    ({"namespace": "kube_system"}, "Karpenter('kp').namespace", "is not a Kubernetes namespace name"),
+    ({"namespace": "n" * 64}, "Karpenter('kp').namespace", "is not a Kubernetes namespace name"),
+    ({"namespace": ""}, "Karpenter('kp').namespace", "is not a Kubernetes namespace name"),
+    ({"service_account": "karpenter.controller"}, "Karpenter('kp').serviceAccount", "is not a service account name"),
+    ({"service_account": "-karpenter"}, "Karpenter('kp').serviceAccount", "is not a service account name"),
+    ({"install_pod_identity_agent": "yes"}, "Karpenter('kp').installPodIdentityAgent", "expected true or false"),
+    ({"tags": {"aws:owner": "me"}}, 'Karpenter(\'kp\').tags["aws:owner"]', "reserved for AWS"),
+    ({"node_role_arns": []}, "Karpenter('kp').nodeRoleArns", "an empty list lets Karpenter pass no role"),
+    ({"node_role_arns": "arn:aws:iam::123456789012:role/node"}, "Karpenter('kp').nodeRoleArns", "not one string"),
+    ({"node_role_arns": ["arn:aws:iam::123456789012:role/ok", "node-role"]}, "Karpenter('kp').nodeRoleArns[1]", "is not an IAM role ARN"),
+    ({"node_role_arns": ["arn:aws:iam::123456789012:user/node"]}, "Karpenter('kp').nodeRoleArns[0]", "is not an IAM role ARN"),
 ]
 
 
@@ -400,7 +399,7 @@ def test_component_name_too_long_for_aws_names(m: SociMocks) -> None:
 
     with pytest.raises(ComponentError) as info:
         run(program)
-    assert info.value.path == "karpenter"
+    assert info.value.path == f"Karpenter({'k' * 39!r})"
     assert info.value.message.startswith(f"the EventBridge rule name {'k' * 39}-spot-interruption-xxxxxxx would have 65 characters; AWS allows 64")
 
     def fits() -> Any:
@@ -416,5 +415,5 @@ def test_too_many_node_roles_for_an_inline_policy(m: SociMocks) -> None:
     def program() -> Any:
         return install(node_role_arns=roles).controller_policy.policy
 
-    with pytest.raises(Exception, match=r"karpenter\.nodeRoleArns: the controller policy would have \d+ characters; IAM allows 10240"):
+    with pytest.raises(Exception, match=r"Karpenter\('kp'\)\.nodeRoleArns: the controller policy would have \d+ characters; IAM allows 10240"):
         run(program)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import pulumi
@@ -14,8 +15,8 @@ import pytest
 from soci_component import pipeline, rules
 from soci_component.components.attachment import ClusterAttachment
 from soci_component.components.errors import ComponentError as NodeGroupError
+from soci_component.components.keychain import keychain_identity
 from soci_component.components.node_group import SociNodeGroup, SociNodeGroupArgs
-from soci_component.components.nodes import keychain_identity
 from soci_component.render.types import Secrets
 from soci_component.spec import (
     AmiPin,
@@ -56,22 +57,26 @@ def m() -> Any:
         yield mocks
 
 
-def attach(fake: FakeCluster) -> ClusterAttachment:
+def attach(fake: FakeCluster, subnet_ids: list[str] | None = SUBNETS, kubernetes_version: str | None = None) -> ClusterAttachment:
     return ClusterAttachment(
         name=fake.name,
         endpoint=fake.endpoint,
         certificate_authority=fake.certificate_authority,
         service_cidr=fake.service_cidr,
         cluster_security_group_id=fake.security_group_id,
+        subnet_ids=subnet_ids,
+        kubernetes_version=kubernetes_version,
     )
 
 
 def node_group(name: str, spec: NodeGroupSpec, m: SociMocks, cluster: str = "soci-test", **kw: Any) -> SociNodeGroup:
-    return SociNodeGroup(name, SociNodeGroupArgs(cluster=attach(m.clusters[cluster]), spec=spec, subnet_ids=SUBNETS, **kw))
+    """A node group component named after its spec (the test's ``name`` wins)."""
+    return SociNodeGroup(name, SociNodeGroupArgs(cluster=attach(m.clusters[cluster]), spec=replace(spec, name=name), **kw))
 
 
 def expected_user_data(m: SociMocks, spec: NodeGroupSpec, component: str, cluster: str = "soci-test") -> bytes:
-    """What the renderer produces for this spec with the cluster AWS reports and the ARNs AWS assigned."""
+    """What the renderer produces for this spec (named after the component) with the cluster AWS reports and the ARNs AWS assigned."""
+    spec = replace(spec, name=component)
     statics = [c for c in spec.creds if isinstance(c, StaticCredentials)]
     secrets = Secrets(
         static={c.registry: m.arn("secretsmanager", f"secret:{component}-registry-{i}-AbCdEf") for i, c in enumerate(statics)},
@@ -329,7 +334,7 @@ def test_existing_cluster_by_name(m: SociMocks) -> None:
 
     def program() -> Any:
         attachment = ClusterAttachment.from_existing("team-cluster")
-        return SociNodeGroup("ng", SociNodeGroupArgs(cluster=attachment, spec=spec, subnet_ids=SUBNETS)).node_group_name
+        return SociNodeGroup("ng", SociNodeGroupArgs(cluster=attachment, spec=replace(spec, name="ng"))).node_group_name
 
     run(program)
     assert m.calls_to("aws:eks/getCluster:getCluster") == [{"name": "team-cluster"}]
@@ -341,7 +346,7 @@ def test_existing_cluster_by_name(m: SociMocks) -> None:
 
 def test_existing_cluster_that_does_not_exist_fails(m: SociMocks) -> None:
     def program() -> Any:
-        SociNodeGroup("ng", SociNodeGroupArgs(cluster=ClusterAttachment.from_existing("nope"), spec=al2023(), subnet_ids=SUBNETS))
+        SociNodeGroup("ng", SociNodeGroupArgs(cluster=ClusterAttachment.from_existing("nope"), spec=al2023("ng")))
 
     with pytest.raises(Exception, match="cluster nope not found"):
         run(program)
@@ -351,12 +356,12 @@ def test_fast_image_pull_checks_every_instance_type(m: SociMocks) -> None:
     spec = al2023("fast", pull_mode=PullMode.PARALLEL, credentials=(CriProxy(),), instance_types=("t3.large", "m7i.xlarge", "c6i.large"))
 
     def program() -> Any:
-        SociNodeGroup("ng", SociNodeGroupArgs(cluster=attach(m.clusters["soci-test"]), spec=spec, subnet_ids=SUBNETS, config_path="nodeGroups[2]"))
+        SociNodeGroup("ng", SociNodeGroupArgs(cluster=attach(m.clusters["soci-test"]), spec=replace(spec, name="ng")))
 
     with pytest.raises(Exception) as info:
         run(program)
     message = str(info.value)
-    assert "nodeGroups[2].instanceTypes: pull mode 'parallel'" in message
+    assert "SociNodeGroup('ng').instanceTypes: pull mode 'parallel'" in message
     assert "t3.large (instanceTypes[0]: 2 vCPU, 8 GiB)" in message and "c6i.large (instanceTypes[2]: 2 vCPU, 4 GiB)" in message
     assert "m7i.xlarge" not in message.split("Too small:")[1]
     assert sorted(a["instanceType"] for a in m.calls_to("aws:ec2/getInstanceType:getInstanceType")) == ["c6i.large", "m7i.xlarge", "t3.large"]
@@ -377,12 +382,12 @@ def test_raid0_needs_instance_store_on_every_type(m: SociMocks) -> None:
     spec = al2023("nvme", local_storage=LocalStorage.RAID0, instance_types=("m6id.2xlarge", "m7i.2xlarge", "c6id.2xlarge", "m6i.2xlarge"))
 
     def program() -> Any:
-        SociNodeGroup("ng", SociNodeGroupArgs(cluster=attach(m.clusters["soci-test"]), spec=spec, subnet_ids=SUBNETS, config_path="nodeGroups[0]"))
+        SociNodeGroup("ng", SociNodeGroupArgs(cluster=attach(m.clusters["soci-test"]), spec=replace(spec, name="ng")))
 
     with pytest.raises(Exception) as info:
         run(program)
     message = str(info.value)
-    assert "nodeGroups[0].localStorage: 'raid0' puts containerd and SOCI on the instance-store NVMe" in message
+    assert "SociNodeGroup('ng').localStorage: 'raid0' puts containerd and SOCI on the instance-store NVMe" in message
     assert "m7i.2xlarge (instanceTypes[1]), m6i.2xlarge (instanceTypes[3])" in message
     listed = message.split("have none:")[1].split(";")[0]
     assert "m6id.2xlarge" not in listed and "c6id.2xlarge" not in listed
@@ -422,9 +427,9 @@ def test_refused_release_fails_before_any_resource(m: SociMocks) -> None:
     spec = NodeGroupSpec(name="bad", kubernetes_version="1.33", ami=AmiPin(release="v20260505"), instance_types=("m7i.xlarge",))
 
     def program() -> Any:
-        SociNodeGroup("ng", SociNodeGroupArgs(cluster=attach(m.clusters["soci-test"]), spec=spec, subnet_ids=SUBNETS, config_path="nodeGroups[0]"))
+        SociNodeGroup("ng", SociNodeGroupArgs(cluster=attach(m.clusters["soci-test"]), spec=replace(spec, name="ng")))
 
-    with pytest.raises(NodeGroupError, match=r"nodeGroups\[0\]\.ami\.release: AL2023 release v20260505 ships containerd 2\.2\.3") as info:
+    with pytest.raises(NodeGroupError, match=r"SociNodeGroup\('ng'\)\.ami\.release: AL2023 release v20260505 ships containerd 2\.2\.3") as info:
         run(program)
     assert isinstance(info.value, pulumi.RunError)  # reported without a stack trace
     assert m.of_type(LT) == [] and m.of_type(NG) == []

@@ -9,10 +9,10 @@ from typing import Any
 import pulumi
 import pytest
 
-from soci_component import rules
+from soci_component import pipeline
 from soci_component.components.errors import ComponentError
 from soci_component.components.node_pool import SociNodePool, SociNodePoolArgs
-from soci_component.render import karpenter, plan, render
+from soci_component.render import karpenter
 from soci_component.render.types import Secrets
 from soci_component.spec import AmiPin, Arch, CriProxy, LocalStorage, NodePoolSpec, OperatingSystem, PullMode, StaticCredentials
 from tests.mocks.test_node_group import attach
@@ -24,11 +24,11 @@ ATTACH = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
-def pool(name: str = "burst", **kw: Any) -> NodePoolSpec:
+def pool(name: str = "p", **kw: Any) -> NodePoolSpec:
     return NodePoolSpec(name=name, kubernetes_version="1.33", ami=AmiPin(release="v20260714"), **kw)
 
 
-def bottlerocket_pool(name: str = "graviton", **kw: Any) -> NodePoolSpec:
+def bottlerocket_pool(name: str = "p", **kw: Any) -> NodePoolSpec:
     return NodePoolSpec(name=name, kubernetes_version="1.33", ami=AmiPin(release="1.57.0"), os=OperatingSystem.BOTTLEROCKET, pull_mode=PullMode.PARALLEL,
                         architecture=Arch.ARM64, **kw)
 
@@ -44,7 +44,7 @@ def make(name: str, spec: NodePoolSpec, m: SociMocks, **kw: Any) -> SociNodePool
     import pulumi_kubernetes as k8s
 
     provider = k8s.Provider(f"{name}-provider", kubeconfig="{}")
-    return SociNodePool(name, SociNodePoolArgs(cluster=attach(m.clusters["soci-test"]), spec=spec, kubernetes_provider=provider, **kw))
+    return SociNodePool(name, SociNodePoolArgs(cluster=attach(m.clusters["soci-test"], subnet_ids=None), spec=spec, kubernetes_provider=provider, **kw))
 
 
 @pytest.mark.parametrize("spec", [
@@ -60,7 +60,7 @@ def test_node_class_carries_the_renderers_bytes_and_the_alias(m: SociMocks, spec
     (nc,) = m.of_type(NODECLASS)
     (np_,) = m.of_type(NODEPOOL)
     got = unwrap(nc.inputs["spec"])
-    expected = render(plan(spec, rules.profile(spec)), m.cluster_info("soci-test"), Secrets(), karpenter=True).user_data.decode()
+    expected = pipeline.render_node(pipeline.plan_node(spec), m.cluster_info("soci-test"), Secrets(), karpenter=True).user_data.decode()
     assert got["userData"] == expected
     assert got["amiSelectorTerms"] == [{"alias": "al2023@v20260714" if spec.os is OperatingSystem.AL2023 else "bottlerocket@v1.57.0"}]
     assert "latest" not in json.dumps(got["amiSelectorTerms"])
@@ -144,11 +144,11 @@ def test_raid0_and_instance_store_policy(m: SociMocks) -> None:
 ])
 def test_refused_before_any_resource(m: SociMocks, spec: Any, path: str, text: str) -> None:
     def program() -> None:
-        make("p", spec, m, config_path="nodePools[0]")
+        make("p", spec, m)
 
     with pytest.raises(ComponentError) as e:
         run(program)
-    assert e.value.path == f"nodePools[0].{path}" and text in e.value.message
+    assert e.value.path == f"SociNodePool('p').{path}" and text in e.value.message
     assert m.of_type(NODECLASS) == []
 
 
@@ -159,5 +159,5 @@ def test_documents_helper_matches_the_component(m: SociMocks) -> None:
         make("p", spec, m)
 
     run(program)
-    p = plan(spec, rules.profile(spec))
-    assert unwrap(m.one(NODEPOOL).inputs["spec"]) == karpenter.nodepool(spec, p, name="burst", node_class="burst")["spec"]
+    p = pipeline.plan_node(spec)
+    assert unwrap(m.one(NODEPOOL).inputs["spec"]) == karpenter.nodepool(spec, p, name="p", node_class="p")["spec"]

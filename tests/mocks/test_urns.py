@@ -43,7 +43,7 @@ def _group(spec: NodeGroupSpec) -> Callable[[SociMocks], Any]:
 
     def program(m: SociMocks) -> Any:
         statics = any(isinstance(c, StaticCredentials) for c in spec.creds)
-        return SociNodeGroup("ng", SociNodeGroupArgs(cluster=attach(m.clusters["soci-test"]), spec=spec, subnet_ids=SUBNETS,
+        return SociNodeGroup("ng", SociNodeGroupArgs(cluster=attach(m.clusters["soci-test"]), spec=replace(spec, name="ng"),
                                                      registry_credentials=CREDS if statics else None)).user_data_size
     return program
 
@@ -54,7 +54,7 @@ def _pool(spec: NodePoolSpec) -> Callable[[SociMocks], Any]:
 
         provider = k8s.Provider("k8s", kubeconfig="{}")
         statics = any(isinstance(c, StaticCredentials) for c in spec.creds)
-        return SociNodePool("np", SociNodePoolArgs(cluster=attach(m.clusters["soci-test"]), spec=spec, kubernetes_provider=provider,
+        return SociNodePool("np", SociNodePoolArgs(cluster=attach(m.clusters["soci-test"], subnet_ids=None), spec=replace(spec, name="np"), kubernetes_provider=provider,
                                                    registry_credentials=CREDS if statics else None)).user_data_size
     return program
 

@@ -46,7 +46,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from soci_component.components.nodes import keychain_identity, token_from_secret_data
+from soci_component.components.keychain import keychain_identity, token_from_secret_data
 from soci_component.render import RenderedNode, render
 from soci_component.render.paths import DOCKER_CONFIG, SOCI_CONFIG, SOCI_KUBECONFIG
 from soci_component.render.types import ClusterInfo, Secrets

@@ -64,6 +64,7 @@ class FakeCluster:
     certificate_authority: str = base64.b64encode(b"-----BEGIN CERTIFICATE-----\nMOCKCA\n-----END CERTIFICATE-----\n").decode()
     service_cidr: str = "172.20.0.0/16"
     security_group_id: str = "sg-0cluster0000000001"
+    kubernetes_version: str = "1.33"
 
 
 @dataclass
@@ -274,7 +275,7 @@ class SociMocks(pulumi.runtime.Mocks):
                 "certificateAuthorities": [{"data": c.certificate_authority}],
                 "kubernetesNetworkConfigs": [{"serviceIpv4Cidr": c.service_cidr, "serviceIpv6Cidr": "", "ipFamily": "ipv4", "elasticLoadBalancings": []}],
                 "vpcConfig": {"clusterSecurityGroupId": c.security_group_id, "vpcId": "vpc-0existing00000001", "subnetIds": [], "securityGroupIds": []},
-                "version": "1.33",
+                "version": c.kubernetes_version,
                 "status": "ACTIVE",
             }
         raise NotImplementedError(f"no mock for invoke {t}")

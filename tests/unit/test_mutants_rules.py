@@ -139,7 +139,7 @@ def test_url_base_refuses_shell_characters_after_a_valid_start(url: str) -> None
     """Mutant url-base-dollar-allowed: a valid start followed by a shell expansion."""
     with pytest.raises(SpecError) as e:
         UpstreamRelease(url_base=url)
-    assert e.value.path == "urlBase"
+    assert e.value.path == "UpstreamRelease.urlBase"
 
 
 @pytest.mark.parametrize("digest, ok", [("a" * 64, True), ("a" * 63, False), ("a" * 32, False), ("a" * 65, False), ("A" * 64, False)])
@@ -150,7 +150,7 @@ def test_pinned_sha256_is_exactly_64_lowercase_hex(digest: str, ok: bool) -> Non
         return
     with pytest.raises(SpecError) as e:
         UpstreamRelease(sha256={"amd64": digest})
-    assert e.value.path == "sha256.amd64"
+    assert e.value.path == "UpstreamRelease.sha256.amd64"
 
 
 @pytest.mark.parametrize("mode, store", [(PullMode.LAZY, "soci"), (PullMode.LAZY_WITH_PARALLEL_FALLBACK, "soci"), (PullMode.PARALLEL, "containerd")])
