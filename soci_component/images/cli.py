@@ -99,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
             errors.append((ref, "reference", str(e)))
         except RegistryError as e:
             errors.append((ref, e.kind.value, e.message))
+        except Exception as e:  # noqa: BLE001 - the CLI prints one line per failure, never a traceback
+            errors.append((ref, "unexpected", f"unexpected failure ({type(e).__name__}: {e}); please report it with the reference"))
     if errors:
         return _fail(errors, args.json)
     results = target_results(reports, targets)

@@ -311,6 +311,8 @@ def _reason(e: BaseException) -> str:
 
 def _connection_error(where: str, e: BaseException | None) -> RegistryError:
     if isinstance(e, SSLError) or isinstance(getattr(e, "__context__", None), ssl.SSLError):
+        if "WRONG_VERSION_NUMBER" in str(e):
+            return RegistryError(ErrorKind.TLS, f"{where}: the registry does not answer TLS (plain HTTP?); use --plain-http for a plain-HTTP registry")
         return RegistryError(ErrorKind.TLS, f"{where}: TLS failed ({_reason(e) if e else 'handshake'}); trust the registry's CA with --ca-file")
     if isinstance(e, NameResolutionError):
         return RegistryError(ErrorKind.UNREACHABLE, f"{where}: unknown host (name resolution failed)")

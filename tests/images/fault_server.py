@@ -1,9 +1,10 @@
 """A registry that misbehaves on purpose, run as its own process: ``python fault_server.py PORT ROUTES.json``.
 
 ``ROUTES.json``: ``{"<path>": {"status": 200, "headers": {...}, "body": "<text>", "length": <declared
-Content-Length, default len(body)>}}``; a declared length above the body's is a truncated answer (the
-connection is closed after the body). Unknown paths answer 404 with a distribution error body. Each
-request is logged to stdout as ``<method> <path>``."""
+Content-Length, default len(body)>, "auth": "<Authorization expected>", "challenge": "<WWW-Authenticate>"}}``;
+a declared length above the body's is a truncated answer (the connection is closed after the body); a
+request without the route's ``auth`` gets 401 with its ``challenge``. Unknown paths answer 404 with a
+distribution error body. Each request is logged to stdout as ``<method> <path and query> auth=<scheme or ->``."""
 
 from __future__ import annotations
 
@@ -23,9 +24,14 @@ def main(port: int, routes_file: str) -> None:
             pass
 
         def do_GET(self) -> None:
-            print(f"{self.command} {self.path}", flush=True)
+            given = self.headers.get("Authorization") or ""
+            print(f"{self.command} {self.path} auth={given.split(' ')[0] or '-'}", flush=True)
             path = self.path.split("?", 1)[0]
-            route = routes.get(path) or {"status": 404, "headers": {"Content-Type": "application/json"},
+            route = routes.get(path)
+            if route and "auth" in route and given != route["auth"]:
+                route = {"status": 401, "headers": {"WWW-Authenticate": route["challenge"], "Content-Type": "application/json"},
+                         "body": '{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}'}
+            route = route or {"status": 404, "headers": {"Content-Type": "application/json"},
                                          "body": '{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}'}
             body = route.get("body", "").encode()
             self.send_response(route.get("status", 200))

@@ -85,10 +85,10 @@ def test_manifest_list_with_an_unknown_media_type(box: Box, tmp_path: Path) -> N
 
 
 @contextlib.contextmanager
-def fault_server(tmp: Path, routes: dict[str, dict[str, object]]) -> Iterator[str]:
+def fault_server(tmp: Path, routes: dict[str, dict[str, object]], port: int | None = None) -> Iterator[str]:
     spec = tmp / "routes.json"
     spec.write_text(json.dumps({"/v2/": {"status": 200, "body": "{}"}, **routes}))
-    port = free_port()
+    port = port or free_port()
     proc = Process("fault server", [sys.executable, str(FAULT_SERVER), str(port), str(spec)], env={"PATH": "/usr/bin:/bin"}, log=tmp / "fault.log")
     proc.start()
     try:
@@ -127,3 +127,31 @@ def test_misbehaving_registry(box: Box, tmp_path: Path) -> None:
             with pytest.raises(RegistryError) as e:
                 check_image(f"{host}/t/{repo}:v1", auth=Auth(plain_http=True, docker_config=tmp_path / "none.json"))
             assert e.value.kind is kind, (repo, e.value)
+
+
+def test_anonymous_bearer_token(box: Box, tmp_path: Path) -> None:
+    """A public registry's flow (public.ecr.aws, Docker Hub): 401 with a Bearer challenge, an anonymous token for
+    ``repository:<name>:pull`` from the realm, then the manifest and config with that token."""
+    image = box.images["plain"]
+    port = free_port()
+    host = f"127.0.0.1:{port}"
+    challenge = f'Bearer realm="http://{host}/token",service="fake-registry"'
+    need = {"auth": "Bearer tok-t-app", "challenge": challenge}
+    routes = {
+        "/v2/": {"status": 401, "headers": {"WWW-Authenticate": challenge}, "body": "{}"},
+        "/token": {"headers": {"Content-Type": "application/json"}, "body": '{"access_token": "tok-t-app"}'},
+        "/v2/t/app/manifests/v1": {**need, "headers": {"Content-Type": support.OCI_MANIFEST}, "body": image.manifest.decode()},
+        f"/v2/t/app/blobs/{image.config_digest}": {**need, "headers": {"Content-Type": "application/octet-stream"}, "body": image.config.decode()},
+    }
+    work = tmp_path.parent / f"{tmp_path.name}-srv"
+    work.mkdir()
+    from soci_component.images import Auth
+
+    with fault_server(work, routes, port):
+        report = check_image(f"{host}/t/app:v1", auth=Auth(plain_http=True, docker_config=tmp_path / "none.json"))
+        log = (work / "fault.log").read_text().splitlines()
+    (p,) = report.platforms
+    assert report.digest == image.manifest_digest and [x.digest for x in p.layers] == [layer.digest for layer in image.layers]
+    tokens = [line for line in log if line.startswith("GET /token")]
+    assert tokens == ["GET /token?scope=repository%3At%2Fapp%3Apull&service=fake-registry auth=-"], log
+    assert f"GET /v2/t/app/blobs/{image.config_digest} auth=Bearer" in log
