@@ -118,7 +118,8 @@ class SociCluster(pulumi.ComponentResource):
         self.node_groups = {
             g.name: SociNodeGroup(naming.member_name(name, g.name), SociNodeGroupArgs(
                 cluster=self.attachment, spec=g, registry_credentials=args.registry_credentials, kubernetes_provider=self.kubernetes_provider,
-                max_unavailable_percentage=args.max_unavailable_percentage, metadata_hop_limit=args.metadata_hop_limit, tags=args.tags), opts=child)
+                max_unavailable_percentage=args.max_unavailable_percentage, metadata_hop_limit=args.metadata_hop_limit, create_access_entry=True,
+                tags=args.tags), opts=child)
             for g in groups
         }
         self.karpenter = None

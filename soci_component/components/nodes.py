@@ -48,10 +48,13 @@ class NodeArgs:
     metadata_hop_limit: int = 2
     """IMDSv2 hop limit. 2 lets pods reach the instance metadata service, and so the node role (which can read
     this group's boot secrets); 1 keeps pods without host networking away from it."""
-    create_access_entry: bool = True
-    """Create an ``EC2_LINUX`` EKS access entry for the node role, which lets its nodes join a cluster in ``API`` or
-    ``API_AND_CONFIG_MAP`` authentication mode (Bottlerocket nodes use the same type). Set ``False`` for a
-    cluster that maps node roles only through the ``aws-auth`` ConfigMap, and map the role there."""
+    create_access_entry: bool | None = None
+    """An ``EC2_LINUX`` EKS access entry for the node role, which lets its nodes join a cluster in ``API`` or
+    ``API_AND_CONFIG_MAP`` authentication mode (Bottlerocket nodes use the same type). Unset: what the nodes need —
+    a pool's Karpenter nodes need one (nothing else maps their role); a managed node group's role gets one from EKS
+    when the group is created, and a second one would fail with ``ResourceInUseException`` (:class:`SociCluster`
+    creates it before its groups, so EKS keeps that one). ``False`` for clusters that map roles only in ``aws-auth``.
+    """
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on every AWS resource of the nodes, their instances and volumes."""
 
@@ -153,7 +156,8 @@ class SociNodes(pulumi.ComponentResource):
 
     def _identity(self, name: str, args: NodeArgs, env: AwsEnvironment, tags: Mapping[str, str], provider: pulumi.ProviderResource | None) -> Identity:
         wiring = Wiring(parent=self, name=name, kind=self.KIND, spec=self.plan.spec, path=self._path, env=env, tags=tags,
-                        registry_credentials=args.registry_credentials, create_access_entry=args.create_access_entry, cluster_name=args.cluster.name,
+                        registry_credentials=args.registry_credentials, create_access_entry=self._pool if args.create_access_entry is None else args.create_access_entry,
+                        cluster_name=args.cluster.name,
                         kubernetes_provider=provider)
         identity = build_identity(wiring, naming.node_names(name, pool=self._pool)["role"].name)
         self.role = identity.role
