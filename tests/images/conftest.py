@@ -16,7 +16,7 @@ import pytest
 from soci_component.images import Auth
 from tests.images import support
 from tests.node.images import Image, RegistryClient
-from tests.node.lazy import PLAIN_REPO, REPO, USER, V1_REPO, Published, publish
+from tests.node.lazy import PLAIN_REPO, REPO, USER, V1_REPO, Published, built_soci_keys, publish
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,7 +31,9 @@ class Box:
     images: dict[str, Image] = field(default_factory=dict)
     """name -> the image we built (``app``: publish's; ``small``, ``multi-amd64``, ...)."""
     digests: dict[str, str] = field(default_factory=dict)
-    """name -> a digest we pushed (``multi-arm64``, ``small-manifest``, ``small-soci-index`` ...)."""
+    """name -> a digest we pushed (``small-manifest``, ``small-soci-index`` ...)."""
+    small: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """built SOCI key (``soci-0.15``, ``soci-0.16``) -> (repository, SOCI index digest) of the small image it converted."""
 
     @property
     def host(self) -> str:
@@ -72,10 +74,17 @@ def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
         b = Box(pub, client, docker_config(base / "docker" / "config.json", host, USER, pub.password))
         b.images.update(app=pub.image, plain=pub.plain)
 
-        # small layers: the 2 MiB one gets no zTOC (below the default --min-layer-size)
+        # small layers: the 2 MiB one gets no zTOC (below the default --min-layer-size); converted by every built SOCI
         small = support.build((16, 2), seed=51, name="images-small")
+        layout = support.write_layout(base / "small-oci", [support.variant(small)], as_index=False)
+        for key in built_soci_keys():
+            repo = f"check/small-{key}"
+            support.convert(layout, base / f"small-{key}", key=key)
+            support.push_layout(client, base / f"small-{key}", repo, "v1")
+            entries = support.raw_json(client, repo, "v1")["manifests"]
+            b.small[key] = (repo, next(e["digest"] for e in entries if e.get("artifactType")))
         out = base / "small-soci"
-        support.convert(support.write_layout(base / "small-oci", [support.variant(small)], as_index=False), out)
+        support.convert(layout, out)
         b.digests["small-index"] = support.push_layout(client, out, "check/small", "v1")
         entries = support.raw_json(client, "check/small", "v1")["manifests"]
         b.digests["small-manifest"] = next(e["digest"] for e in entries if "artifactType" not in e)
@@ -93,7 +102,6 @@ def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
         support.convert(support.write_layout(base / "multi-oci", variants, as_index=True), out, "--platform", "linux/amd64")
         support.push_layout(client, out, "check/multi", "v1")
         b.images["multi-amd64"] = amd
-        b.digests["multi-arm64"] = variants[1].digest
         yield b
     finally:
         pub.registry.stop()

@@ -28,8 +28,9 @@ MIN_LAYER_SIZE = 10 << 20
 """SOCI's default ``--min-layer-size`` (soci/soci_index.go ``defaultMinLayerSize`` at v0.15.0)."""
 
 
-def soci_binary() -> Path:
-    return daemon("soci").bin("soci")
+def soci_binary(key: str = "soci") -> Path:
+    """The built ``soci`` CLI (``soci``: the AMIs' 0.15.0; ``soci-0.16``: 0.16.1 ...)."""
+    return daemon(key).bin("soci")
 
 
 def digest_of(data: bytes) -> str:
@@ -93,9 +94,9 @@ def write_layout(out: Path, variants: Sequence[Variant], *, as_index: bool) -> P
     return out
 
 
-def convert(src: Path, dst: Path, *flags: str) -> str:
-    """``soci convert --standalone --format oci-dir [flags] src dst`` with the built SOCI; returns its output."""
-    argv = [str(soci_binary()), "convert", "--standalone", "--format", "oci-dir", *flags, str(src), str(dst)]
+def convert(src: Path, dst: Path, *flags: str, key: str = "soci") -> str:
+    """``soci convert --standalone --format oci-dir [flags] src dst`` with the built SOCI ``key``; returns its output."""
+    argv = [str(soci_binary(key)), "convert", "--standalone", "--format", "oci-dir", *flags, str(src), str(dst)]
     r = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
     if r.returncode != 0:
         raise DaemonFailed(f"{' '.join(argv)} failed ({r.returncode}):\n{r.stderr}\n{r.stdout}")
