@@ -77,7 +77,7 @@ def test_cluster_and_node_groups(m: SociMocks) -> None:
     # every node group joins with what EKS reports for this cluster (fabricated eksCluster child)
     for spec in groups:
         lt = m.one(LT, f"soci-{spec.name}-")
-        assert base64.b64decode(unwrap(lt.inputs["userData"])) == expected_user_data(m, spec, f"soci-{spec.name}", cluster="soci-unit")
+        assert base64.b64decode(unwrap(lt.inputs["userData"])) == expected_user_data(m, spec, f"soci-{spec.name}", cluster="soci-unit", rename=False)
         ng = m.one("aws:eks/nodeGroup:NodeGroup", f"soci-{spec.name}-")
         assert ng.inputs["clusterName"] == "soci-unit" and ng.inputs["subnetIds"] == PRIVATE
 

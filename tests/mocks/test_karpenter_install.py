@@ -355,7 +355,7 @@ def test_other_minor_version_warns(m: SociMocks, monkeypatch: pytest.MonkeyPatch
     installed(m)
     assert said == []
     installed(m, version="1.16.0")
-    assert said == ["karpenter.version: Karpenter 1.16.0: the controller policy was written from Karpenter 1.15's source; "
+    assert said == ["Karpenter('kp').version: Karpenter 1.16.0: the controller policy was written from Karpenter 1.15's source; "
                     "check the AWS calls of 1.16.0 against it"]
 
 

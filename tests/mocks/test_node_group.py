@@ -74,9 +74,10 @@ def node_group(name: str, spec: NodeGroupSpec, m: SociMocks, cluster: str = "soc
     return SociNodeGroup(name, SociNodeGroupArgs(cluster=attach(m.clusters[cluster]), spec=replace(spec, name=name), **kw))
 
 
-def expected_user_data(m: SociMocks, spec: NodeGroupSpec, component: str, cluster: str = "soci-test") -> bytes:
-    """What the renderer produces for this spec (named after the component) with the cluster AWS reports and the ARNs AWS assigned."""
-    spec = replace(spec, name=component)
+def expected_user_data(m: SociMocks, spec: NodeGroupSpec, component: str, cluster: str = "soci-test", rename: bool = True) -> bytes:
+    """What the renderer produces for this spec (named after the component unless ``rename`` is off: SociCluster's members)
+    with the cluster AWS reports and the ARNs AWS assigned."""
+    spec = replace(spec, name=component) if rename else spec
     statics = [c for c in spec.creds if isinstance(c, StaticCredentials)]
     secrets = Secrets(
         static={c.registry: m.arn("secretsmanager", f"secret:{component}-registry-{i}-AbCdEf") for i, c in enumerate(statics)},
@@ -315,7 +316,7 @@ def test_kubernetes_secrets_identity(m: SociMocks) -> None:
     for rec in (sa, role, binding, token):
         assert rec.provider.startswith(provider.urn), rec.name
     # the same objects as keychain_identity's (which tests/node/test_kube_keychain.py creates in a real API server)
-    want = keychain_identity("node group", "kube").objects(service_account=sa_name, role=role_name, binding="ng-soci-secret-reader-k8sname", token="ng-soci-token-k8sname")
+    want = keychain_identity("node group", "ng").objects(service_account=sa_name, role=role_name, binding="ng-soci-secret-reader-k8sname", token="ng-soci-token-k8sname")
     for rec, obj in zip((sa, role, binding, token), want, strict=True):
         got = {k: v for k, v in rec.inputs.items() if k not in ("apiVersion", "kind")}
         assert got == {k: ({m: n for m, n in v.items() if m != "name"} if k == "metadata" else v) for k, v in obj.items() if k not in ("apiVersion", "kind")}, rec.name
@@ -333,7 +334,7 @@ def test_existing_cluster_by_name(m: SociMocks) -> None:
     spec = al2023()
 
     def program() -> Any:
-        attachment = ClusterAttachment.from_existing("team-cluster")
+        attachment = ClusterAttachment.from_existing("team-cluster", subnet_ids=SUBNETS)
         return SociNodeGroup("ng", SociNodeGroupArgs(cluster=attachment, spec=replace(spec, name="ng"))).node_group_name
 
     run(program)

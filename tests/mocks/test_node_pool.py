@@ -89,7 +89,7 @@ def test_gate_floor_becomes_requirements(m: SociMocks) -> None:
 
 
 def test_old_release_floor(m: SociMocks) -> None:
-    spec = NodePoolSpec(name="old", kubernetes_version="1.33", ami=AmiPin(release="v20250915"), pull_mode=PullMode.PARALLEL, credentials=(CriProxy(),))
+    spec = NodePoolSpec(name="p", kubernetes_version="1.33", ami=AmiPin(release="v20250915"), pull_mode=PullMode.PARALLEL, credentials=(CriProxy(),))
 
     def program() -> None:
         make("p", spec, m)
@@ -137,9 +137,9 @@ def test_raid0_and_instance_store_policy(m: SociMocks) -> None:
 
 
 @pytest.mark.parametrize("spec, path, text", [
-    (NodePoolSpec(name="x", kubernetes_version="1.33", ami=AmiPin(release="v20260505")), "ami.release", "deadlocks"),
-    (NodePoolSpec(name="x", kubernetes_version="1.33", ami=AmiPin(ami_id="ami-0123456789abcdef0", containerd_version="2.2.4")), "ami.amiId", "pins a catalogued release"),
-    (NodePoolSpec(name="x", kubernetes_version="1.33", ami=AmiPin(release="1.44.0"), os=OperatingSystem.BOTTLEROCKET, pull_mode=PullMode.PARALLEL,
+    (NodePoolSpec(name="p", kubernetes_version="1.33", ami=AmiPin(release="v20260505")), "ami.release", "deadlocks"),
+    (NodePoolSpec(name="p", kubernetes_version="1.33", ami=AmiPin(ami_id="ami-0123456789abcdef0", containerd_version="2.2.4")), "ami.amiId", "pins a catalogued release"),
+    (NodePoolSpec(name="p", kubernetes_version="1.33", ami=AmiPin(release="1.44.0"), os=OperatingSystem.BOTTLEROCKET, pull_mode=PullMode.PARALLEL,
                   local_storage=LocalStorage.RAID0), "localStorage", "karpenter-provider-aws#8393"),
 ])
 def test_refused_before_any_resource(m: SociMocks, spec: Any, path: str, text: str) -> None:
