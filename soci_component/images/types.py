@@ -114,7 +114,7 @@ class PlatformReport:
     manifest_digest: str
     index: IndexKind
     soci_index: SociIndex | None
-    """The v2 index, or the v1 index when there is no v2 one (None: no index; BROKEN: the digest is in ``notes``)."""
+    """The v2 index, or the v1 index when there is no v2 one, or the v2 digest the manifest names when it is BROKEN (why: ``notes``); None: no index."""
     layers: tuple[LayerReport, ...]
     notes: tuple[str, ...] = ()
 
