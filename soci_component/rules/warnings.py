@@ -1,0 +1,45 @@
+"""What works but a careful operator wants to know at preview time. Pure."""
+
+from __future__ import annotations
+
+from ..ami import NodeProfile
+from ..instances import instance_accelerator
+from ..spec import (
+    CredentialKind,
+    LocalStorage,
+    NodeGroupSpec,
+    NodeSpec,
+    OperatingSystem,
+    Variant,
+)
+from .catalogue import release_name
+
+PARALLEL_MIN_THROUGHPUT = 600
+"""MiB/s of EBS throughput nodeadm's documentation recommends for parallel pull."""
+EKS_NODES_PER_GROUP = 450
+"""EKS default quota: nodes per managed node group."""
+
+
+def warnings(spec: NodeSpec, p: NodeProfile) -> list[str]:
+    """Things that work but that a careful operator wants to know at preview time."""
+    out = []
+    ng = f"node group {spec.name}"
+    if spec.credential(CredentialKind.CRI_PROXY) is not None and spec.pull_mode.lazy:
+        out.append(f"{ng}: 'cri-proxy' credentials never rotate and are lost when SOCI restarts; lazily "
+                   "loaded images then fail to fetch data after ~12 h on ECR (soci#1084). Prefer 'ecr-credential-helper'.")
+    if isinstance(spec, NodeGroupSpec) and spec.scaling.max_size > EKS_NODES_PER_GROUP:
+        out.append(f"{ng}: maxSize {spec.scaling.max_size} is above EKS's default quota of {EKS_NODES_PER_GROUP} nodes per managed node group "
+                   "(Service Quotas: raise it first)")
+    if spec.pull_mode.parallel and spec.local_storage is LocalStorage.NONE and spec.disk.throughput_mibps < PARALLEL_MIN_THROUGHPUT:
+        out.append(f"{ng}: parallel pull is bound by disk throughput; the root volume has {spec.disk.throughput_mibps} MiB/s, "
+                   f"nodeadm recommends >= {PARALLEL_MIN_THROUGHPUT} MiB/s (disk.preset: parallel) or instance store (localStorage: raid0)")
+    if spec.os is OperatingSystem.AL2023 and spec.local_storage is LocalStorage.RAID0 and p.release is not None and not p.soci_on_instance_store:
+        out.append(f"{ng}: {p.release} puts containerd on the instance-store RAID but not SOCI's root (from v20251217, amazon-eks-ami#2548); SOCI stays on EBS")
+    for note in p.notes:
+        out.append(f"{ng}: {release_name(p)}: {note}")
+    for t in spec.instance_types:
+        acc = instance_accelerator(t)
+        if acc is not None and spec.ami.variant is Variant.STANDARD:
+            kind = "an NVIDIA GPU" if acc == "nvidia" else "an Inferentia/Trainium"
+            out.append(f"{ng}: {t} is {kind} type, but ami.variant is 'standard' (no {'GPU' if acc == 'nvidia' else 'Neuron'} driver); set ami.variant: {acc}")
+    return out
