@@ -169,3 +169,24 @@ def test_yaml_not_utf8() -> None:
 
 def test_registry_credentials_secure_whole_value_accepted() -> None:
     parse(with_("soci-eks:registryCredentials", {"secure": "v1:AAAA"}))
+
+
+def test_merge_keys_are_read_as_pulumi_reads_them() -> None:
+    """Pulumi reads stack files with yaml.v3, which accepts merge keys; ``render`` must read the same file the same way
+    (before: 'could not determine a constructor for the tag tag:yaml.org,2002:merge'). A key written twice is still refused."""
+    text = """
+config:
+  aws:region: us-west-2
+  soci-eks:cluster: {name: c, kubernetesVersion: "1.33"}
+  soci-eks:nodeGroups:
+    - &base {name: a, ami: {release: v20260714}, instanceTypes: [m7i.xlarge]}
+    - <<: *base
+      name: b
+      instanceTypes: [m7i.2xlarge]
+"""
+    data = parse_yaml(text)
+    stack = parse(data["config"])
+    assert [(g.name, g.instance_types) for g in stack.node_groups] == [("a", ("m7i.xlarge",)), ("b", ("m7i.2xlarge",))]
+    assert stack.node_groups[1].ami.release == "v20260714"
+    with pytest.raises(SpecError, match="duplicate key 'name'"):
+        parse_yaml("a: {<<: {x: 1}, name: a, name: b}\n")
