@@ -1,0 +1,3 @@
+module soci-eks/tests/support/podread
+
+go 1.26

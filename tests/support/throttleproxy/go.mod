@@ -1,0 +1,3 @@
+module soci-eks/tests/support/throttleproxy
+
+go 1.26
