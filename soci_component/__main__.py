@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .errors import SpecError
 from .images.cli import add_parser as add_images_parser
+from .verify.cli import add_parser as add_verify_parser
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -89,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--out", type=Path, default=Path("out"), help="output directory (default: out/)")
     r.set_defaults(func=_render)
     add_images_parser(sub)
+    add_verify_parser(sub)
 
     a = sub.add_parser("ami", help="the AMI release catalogue").add_subparsers(dest="ami_command", required=True)
     a.add_parser("list", help="print every catalogued release").set_defaults(func=_ami_list)

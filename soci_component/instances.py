@@ -23,7 +23,7 @@ class InstanceFacts:
     memory_mib: int
     instance_store: bool
     accelerator: str | None = None
-    """``nvidia`` (GPU), ``neuron`` (Inferentia/Trainium) or None."""
+    """``nvidia`` (GPU), ``neuron`` (Inferentia/Trainium), ``amd``, ``other`` or None."""
     estimated: bool = False
     """Derived from the type name (offline), not read from EC2."""
 
@@ -43,18 +43,31 @@ def _vcpus(size: str) -> int | None:
     return None
 
 
-def accelerator_of(family: str) -> str | None:
+NVIDIA = "nvidia"
+NEURON = "neuron"
+AMD = "amd"
+OTHER = "other"
+"""Accelerators no EKS AMI variant has a driver for: Habana Gaudi (dl1), Qualcomm AI 100 (dl2q), FPGAs (f1, f2), Xilinx (vt1)."""
+
+
+def accelerator_of(family: str, attributes: str = "") -> str | None:
+    """The accelerator of an instance family (EC2's accelerated computing families, docs.aws.amazon.com/ec2/latest/instancetypes/ac.html):
+    NVIDIA GPUs in g*, gr*, p* except g4ad (AMD Radeon Pro V520); AWS Neuron in inf* and trn*."""
+    if family == "g" and "a" in attributes and "d" in attributes:  # g4ad: AMD GPUs
+        return AMD
     if family in ("g", "p", "gr"):
-        return "nvidia"
+        return NVIDIA
     if family in ("inf", "trn"):
-        return "neuron"
+        return NEURON
+    if family in ("dl", "f", "vt"):
+        return OTHER
     return None
 
 
 def instance_accelerator(instance_type: str) -> str | None:
-    """``nvidia``/``neuron`` from the family (g*, p*: NVIDIA GPUs; inf*, trn*: AWS Neuron), else None."""
+    """``nvidia``, ``neuron``, ``amd`` or ``other`` (an accelerator no EKS AMI drives) from the type's family, else None."""
     m = _TYPE.fullmatch(instance_type)
-    return accelerator_of(m.group(1)) if m else None
+    return accelerator_of(m.group(1), m.group(3)) if m else None
 
 
 def estimate(instance_type: str) -> InstanceFacts | None:
@@ -68,4 +81,4 @@ def estimate(instance_type: str) -> InstanceFacts | None:
     if vcpus is None or ratio is None:
         return None
     store = "d" in attributes or family in ("i", "d", "im", "is")
-    return InstanceFacts(vcpus=vcpus, memory_mib=int(vcpus * ratio * 1024), instance_store=store, accelerator=accelerator_of(family), estimated=True)
+    return InstanceFacts(vcpus=vcpus, memory_mib=int(vcpus * ratio * 1024), instance_store=store, accelerator=accelerator_of(family, attributes), estimated=True)

@@ -24,6 +24,7 @@ from importlib import resources
 from typing import Any
 
 from ..spec import AL2023_RELEASE_RE, OperatingSystem, Version, k8s_minor, parse_version, version_text
+from .nodeadm import NodeadmContainerd, containerd_from_row, containerd_row
 
 __all__ = [
     "AMI_TYPES",
@@ -106,6 +107,8 @@ class Release:
     """AL2023: nodeadm imports the pause image into SOCI itself (under its gate)."""
     soci_on_instance_store: bool = False
     """AL2023: ``localStorage: RAID0`` also puts SOCI's root on the instance store."""
+    containerd_config: NodeadmContainerd | None = None
+    """AL2023: what this release's nodeadm fills its containerd config template with (None: not read)."""
     nodeadm_known: bool = True
     """False when the nodeadm facts above were not read from the release's source."""
     manual: bool = False
@@ -216,6 +219,7 @@ def _release(os: OperatingSystem, row: Mapping[str, Any], where: str) -> Release
     nodeadm = row.get("nodeadm")
     gate = floor = None
     pause = raid = False
+    config = None
     if nodeadm is not None:
         gate = nodeadm.get("featureGate")
         if gate is not None and gate not in ("AggressiveImagePull", "FastImagePull"):
@@ -227,13 +231,20 @@ def _release(os: OperatingSystem, row: Mapping[str, Any], where: str) -> Release
             floor = SizeFloor(int(f["milliCpu"]), int(f["memoryGiB"]))
         pause = bool(nodeadm.get("pauseImport", False))
         raid = bool(nodeadm.get("sociOnInstanceStore", False))
+        try:
+            config = containerd_from_row(version, nodeadm, where)
+        except ValueError as e:
+            raise CatalogueError(str(e)) from None
     sources = dict(row.get("sources", {}))
     if not row.get("manual") and not sources:
         raise CatalogueError(f"{where}: a synced row must keep its upstream sources")
+    builds = _builds(os, version, row.get("kubernetes"), where)
+    if config is not None and 3 not in config.templates and any(c[0] >= 2 for b in (builds or {}).values() for c in (b.containerd, *b.containerd_by_type.values())):
+        raise CatalogueError(f"{where}: ships containerd 2.x, but its nodeadm has no schema 3 config template (nodeadm.configTemplates)")
     return Release(
         os=os,
         version=version,
-        builds=_builds(os, version, row.get("kubernetes"), where),
+        builds=builds,
         abandoned=bool(row.get("abandoned", False)),
         soci_package=bool(row.get("sociPackage", False)),
         soci_version=row.get("sociVersion"),
@@ -241,6 +252,7 @@ def _release(os: OperatingSystem, row: Mapping[str, Any], where: str) -> Release
         size_floor=floor,
         pause_import=pause,
         soci_on_instance_store=raid,
+        containerd_config=config,
         nodeadm_known=os is OperatingSystem.BOTTLEROCKET or nodeadm is not None,
         manual=bool(row.get("manual", False)),
         unconfirmed=tuple(row.get("unconfirmed", ())),
@@ -359,6 +371,7 @@ def row_from_release(r: Release) -> dict[str, Any]:
             "sizeFloor": None if r.size_floor is None else {"milliCpu": r.size_floor.milli_cpu, "memoryGiB": r.size_floor.memory_gib},
             "pauseImport": r.pause_import,
             "sociOnInstanceStore": r.soci_on_instance_store,
+            **(containerd_row(r.containerd_config) if r.containerd_config else {}),
         }
     if r.manual:
         row["manual"] = True

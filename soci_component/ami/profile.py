@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from ..spec import Arch, OperatingSystem, Variant, Version, version_text
 from .catalogue import SizeFloor
+from .nodeadm import NodeadmContainerd
 
 PAUSE_THROUGH_SOCI = (2, 2, 3)
 """From containerd 2.2.3 the pause image's unpack goes through the CRI's snapshotter, i.e. SOCI
@@ -40,6 +41,9 @@ class NodeProfile:
     pause_import: bool = False
     """nodeadm imports the pause image into SOCI itself (under its gate)."""
     soci_on_instance_store: bool = False
+    containerd_config: NodeadmContainerd | None = None
+    """AL2023: what nodeadm fills its containerd config template with: the release's own, or for a raw AMI
+    or a release whose nodeadm was not read, the newest catalogued release's (``containerd_config.release``)."""
     nodeadm_known: bool = True
     refused: str | None = None
     abandoned: bool = False

@@ -11,6 +11,7 @@ from __future__ import annotations
 from ..errors import SpecError
 from ..spec import AL2023_RELEASE_RE, BOTTLEROCKET_RELEASE_RE, Arch, NodeSpec, OperatingSystem, Variant, parse_version
 from .catalogue import Catalogue, Release, catalogue
+from .nodeadm import NodeadmContainerd
 from .profile import NodeProfile
 
 __all__ = ["RAW_UNCONFIRMED", "ami_type", "normalise", "resolve", "ssm_parameter"]
@@ -57,7 +58,8 @@ def resolve(spec: NodeSpec, cat: Catalogue | None = None) -> NodeProfile:
     if spec.ami.ami_id is not None:
         assert spec.ami.containerd_version is not None
         return NodeProfile(os=spec.os, kubernetes_version=spec.kubernetes_version, arch=arch, containerd_version=parse_version(spec.ami.containerd_version),
-                           release=None, variant=spec.ami.variant, ami_id=spec.ami.ami_id, nodeadm_known=False, unconfirmed=(RAW_UNCONFIRMED,))
+                           release=None, variant=spec.ami.variant, ami_id=spec.ami.ami_id, containerd_config=_newest_containerd_config(cat, spec.os),
+                           nodeadm_known=False, unconfirmed=(RAW_UNCONFIRMED,))
     assert spec.ami.release is not None
     os, k8s = spec.os, spec.kubernetes_version
     given = spec.ami.release
@@ -92,9 +94,17 @@ def resolve(spec: NodeSpec, cat: Catalogue | None = None) -> NodeProfile:
         os=os, kubernetes_version=k8s, arch=arch, containerd_version=build.containerd_for(kind), release=version, variant=spec.ami.variant,
         ami_type=kind, ssm_parameter=ssm_parameter(os, k8s, arch, version, spec.ami.variant), soci_package=release.soci_package,
         soci_version=release.soci_version, feature_gate=release.feature_gate, size_floor=release.size_floor, pause_import=release.pause_import,
-        soci_on_instance_store=release.soci_on_instance_store, nodeadm_known=release.nodeadm_known, refused=release.refused,
+        soci_on_instance_store=release.soci_on_instance_store, containerd_config=release.containerd_config or _newest_containerd_config(cat, os),
+        nodeadm_known=release.nodeadm_known, refused=release.refused,
         abandoned=release.abandoned, notes=release.notes, unconfirmed=release.unconfirmed, sources=dict(release.sources),
     )
+
+
+def _newest_containerd_config(cat: Catalogue, os: OperatingSystem) -> NodeadmContainerd | None:
+    """For a raw AMI or a release whose nodeadm was not read: the newest catalogued release's nodeadm containerd facts."""
+    if os is not OperatingSystem.AL2023:
+        return None
+    return next((r.containerd_config for r in reversed(cat.of(os)) if r.containerd_config is not None), None)
 
 
 def _unknown(cat: Catalogue, os: OperatingSystem, version: str) -> SpecError:

@@ -68,6 +68,7 @@ _tuning = build(SociTuning, {
     "parallel": ("parallel", _parallel),
     "mirrors": ("mirrors", list_of(_mirror)),
     "v1Indexes": ("v1_indexes", boolean),
+    "metricsAddress": ("metrics_address", text),
 })  # fmt: skip
 _taint = build(Taint, {"key": ("key", text), "value": ("value", text), "effect": ("effect", enum(TaintEffect))}, required=("key", "effect"))
 _scaling = build(Scaling, {"minSize": ("min_size", integer), "maxSize": ("max_size", integer), "desiredSize": ("desired_size", integer)})
@@ -174,6 +175,7 @@ NODE_GROUP = {
     "capacityType": ("capacity_type", enum(CapacityType)),
     "scaling": ("scaling", _scaling),
     "subnetIds": ("subnet_ids", _subnets),
+    "images": ("images", list_of(text)),
 }
 NODE_GROUP_KEYS = tuple(NODE_GROUP)
 _requirement = build(Requirement, {"key": ("key", text), "operator": ("operator", enum(RequirementOperator)), "values": ("values", list_of(text))},

@@ -1,4 +1,4 @@
-"""containerd configuration: the SOCI fragment, a representative nodeadm base, and nodeadm's merge.
+"""containerd configuration: the SOCI fragment, nodeadm's base for the pinned release, and nodeadm's merge.
 
 Pure: plain values in, TOML text out, built as data with tomlkit.
 """
@@ -18,8 +18,6 @@ CRI_V2 = "io.containerd.grpc.v1.cri"
 CRI_V3_IMAGES = "io.containerd.cri.v1.images"
 """containerd 2.x CRI image plugin (config schema version 3)."""
 CRI_V3_RUNTIME = "io.containerd.cri.v1.runtime"
-
-SANDBOX_IMAGE = "localhost/kubernetes/pause:latest"
 
 
 def schema_version(profile: NodeProfile) -> int:
@@ -61,18 +59,27 @@ def soci_fragment(profile: NodeProfile, root: str) -> str:
 
 
 def base_config(profile: NodeProfile) -> str:
-    """A representative containerd config as nodeadm renders it for this containerd (without SOCI).
+    """nodeadm's own containerd config for this node (without SOCI): its template at the pinned release,
+    filled as that release's nodeadm fills it (the catalogue's ``nodeadm`` facts, :mod:`soci_component.ami.nodeadm`).
 
-    It is what our fragment is merged over on the node; the real one is written by nodeadm.
+    It is what our fragment is merged over on the node. ``tools/catalogue``'s sync checks at every release
+    tag that this gives what the release's ``config.template.toml`` / ``config2.template.toml`` gives
+    (and that every line nodeadm's parallel-pull gate adds is one our fragment sets too).
     """
-    # nodeadm has one runtime mixin, NVIDIA's; every other AMI (neuron included) gets runc
-    # (nodeadm/internal/containerd/runtime_config.go: getRuntimeOptions).
-    runtime = "nvidia" if profile.variant is Variant.NVIDIA else "runc"
-    binary = {"runc": "/usr/sbin/runc", "nvidia": "/usr/bin/nvidia-container-runtime"}[runtime]
-    enable_cdi = tuple(int(p) for p in profile.kubernetes_version.split(".")) >= (1, 32)
+    facts = profile.containerd_config
+    if facts is None:
+        raise ValueError(f"no nodeadm containerd facts for {profile.release or profile.ami_id}: the catalogue has no AL2023 release with them")
+    schema = schema_version(profile)
+    if schema not in facts.templates:
+        raise ValueError(f"nodeadm {facts.release} has no schema {schema} config template for containerd {profile.containerd}")
+    # nodeadm's one runtime mixin is NVIDIA's (runtime_config_nvidia.go: the NVIDIA AMI's binary; before
+    # v20250501 runtime_config.go: GPU instance families); every other AMI (neuron included) gets runc.
+    runtime, binary = facts.runtime(nvidia=profile.variant is Variant.NVIDIA)
+    enable_cdi = facts.enable_cdi(profile.kubernetes_version)
+    own = "" if facts.release == profile.release else f", assumed for {profile.release or 'a raw AMI'} (its nodeadm was not read)"
     doc = tomlkit.document()
-    doc.add(tomlkit.comment(f"Representative nodeadm base config for containerd {profile.containerd} (schema v{schema_version(profile)})"))
-    doc.add("version", schema_version(profile))
+    doc.add(tomlkit.comment(f"nodeadm {facts.release}'s base config for containerd {profile.containerd} (schema v{schema}{own})"))
+    doc.add("version", schema)
     doc.add("root", "/var/lib/containerd")
     doc.add("state", "/run/containerd")
     doc.add(tomlkit.nl())
@@ -81,19 +88,23 @@ def base_config(profile: NodeProfile) -> str:
     runtime_table = tomlkit.table()
     runtime_table.add("runtime_type", "io.containerd.runc.v2")
     runtime_table.add("base_runtime_spec", "/etc/containerd/base-runtime-spec.json")
-    runtime_table.add("options", tomlkit.table().add("BinaryName", binary).add("SystemdCgroup", True))
+    options = tomlkit.table()
+    if binary is not None:
+        options.add("BinaryName", binary)
+    runtime_table.add("options", options.add("SystemdCgroup", True))
     cni = tomlkit.table().add("bin_dir", "/opt/cni/bin").add("conf_dir", "/etc/cni/net.d")
     registry = tomlkit.table().add("config_path", "/etc/containerd/certs.d:/etc/docker/certs.d")
 
     plugins = tomlkit.table(is_super_table=True)
-    if schema_version(profile) == 3:
+    if schema == 3:
         images = tomlkit.table()
         images.add("discard_unpacked_layers", True)
-        images.add("pinned_images", tomlkit.table().add("sandbox", SANDBOX_IMAGE))
+        images.add("pinned_images", tomlkit.table().add("sandbox", facts.sandbox_reference))
         images.add("registry", registry)
         plugins.add(CRI_V3_IMAGES, images)
         rt = tomlkit.table()
-        rt.add("enable_cdi", enable_cdi)
+        if enable_cdi is not None:
+            rt.add("enable_cdi", enable_cdi)
         containerd = tomlkit.table()
         containerd.add("default_runtime_name", runtime)
         containerd.add("runtimes", tomlkit.table(is_super_table=True).add(runtime, runtime_table))
@@ -102,8 +113,9 @@ def base_config(profile: NodeProfile) -> str:
         plugins.add(CRI_V3_RUNTIME, rt)
     else:
         cri = tomlkit.table()
-        cri.add("sandbox_image", SANDBOX_IMAGE)
-        cri.add("enable_cdi", enable_cdi)
+        cri.add("sandbox_image", facts.sandbox_reference)
+        if enable_cdi is not None:
+            cri.add("enable_cdi", enable_cdi)
         containerd = tomlkit.table()
         containerd.add("default_runtime_name", runtime)
         containerd.add("discard_unpacked_layers", True)

@@ -130,7 +130,7 @@ def _al2023_files(spec: NodeSpec, profile: NodeProfile) -> list[NodeFile]:
     root = spec.tuning.root
     config = soci_config(spec)
     effective = NodeFile(paths.CONTAINERD_CONFIG, _effective_containerd(profile, root), writer=Writer.NODEADM,
-                         note="nodeadm's own config for this containerd with the SOCI lines merged in (representative base)")
+                         note="nodeadm's own config for this containerd with the SOCI lines merged in (base: the release's nodeadm template, as the catalogue records it)")
     requires_soci = NodeFile(paths.CONTAINERD_DROPIN, systemd.unit([("Unit", [("Requires", "soci-snapshotter.service"), ("After", "soci-snapshotter.service")])]))
     if spec.uses_fast_image_pull:
         # containerd requires SOCI here too: v20251108's nodeadm orders nothing (from amazon-eks-ami#2717

@@ -45,6 +45,9 @@ def soci_config(spec: NodeSpec) -> str:
     tuning = spec.tuning
     par = tuning.parallel
     doc = tomlkit.document()
+    if tuning.metrics_address is not None:
+        # SOCI's Prometheus endpoint (top-level key, before every table), reached through the API server's node proxy
+        doc.add("metrics_address", tuning.metrics_address)
     doc.add("snapshotter", tomlkit.table().add("min_layer_size", tuning.min_layer_size))
 
     store = tomlkit.table()

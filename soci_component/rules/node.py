@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..ami import NodeProfile
 from ..errors import SpecError, at
-from ..instances import instance_accelerator
+from ..instances import AMD, NEURON, NVIDIA, OTHER, instance_accelerator
 from ..spec import (
     DEFAULT_SOCI_ROOT,
     DEFAULT_SOCI_VERSION,
@@ -118,15 +118,15 @@ def _check_soci_source(spec: NodeSpec, p: NodeProfile) -> None:
                                       f"(installed and configured by this component), or pin a catalogued AL2023 release ({FIRST_AL2023_SOCI} or later) as ami.release")
     if spec.uses_fast_image_pull:
         if not p.nodeadm_known:
-            raise SpecError("pullMode", f"'parallel' with sociSource 'ami' uses nodeadm's parallel-pull gate, and the gate and size floor of {release_name(p)}'s nodeadm "
+            raise SpecError("ami.release", f"'parallel' with sociSource 'ami' uses nodeadm's parallel-pull gate, and the gate and size floor of {release_name(p)}'s nodeadm "
                                         "were not read from its source (python -m tools.catalogue sync --eks-ami-repo ..., in a soci-eks checkout); pin a synced release, or use an "
                                         f"upstream SOCI release as sociSource; {suggestion(spec)}")
         if p.feature_gate is None:
-            raise SpecError("pullMode", f"'parallel' with sociSource 'ami' uses nodeadm's parallel-pull gate, which {release_name(p)}'s nodeadm does not have "
+            raise SpecError("ami.release", f"'parallel' with sociSource 'ami' uses nodeadm's parallel-pull gate, which {release_name(p)}'s nodeadm does not have "
                                         f"(AggressiveImagePull from {FIRST_AL2023_SOCI}, renamed FastImagePull in v20250821, amazon-eks-ami#2381; an unknown gate "
                                         f"is ignored without a message); use a later release, or an upstream SOCI release as sociSource; {suggestion(spec)}")
         if p.pause_through_soci and not p.pause_import:
-            raise SpecError("pullMode", f"{release_name(p)} ships containerd {p.containerd}, which unpacks the pause image through SOCI, and its nodeadm does not "
+            raise SpecError("ami.release", f"{release_name(p)} ships containerd {p.containerd}, which unpacks the pause image through SOCI, and its nodeadm does not "
                                         "import the pause image into SOCI under its gate (amazon-eks-ami#2710, fixed by #2717): pods would never start; "
                                         f"use a later release, or an upstream SOCI release as sociSource; {suggestion(spec)}")
         if spec.credential(CredentialKind.CRI_PROXY) is None:
@@ -140,9 +140,20 @@ def _check_soci_source(spec: NodeSpec, p: NodeProfile) -> None:
 
 
 def _check_accelerators(spec: NodeSpec) -> None:
+    """A variant whose driver is for another accelerator than the instance's: the node joins, its accelerator never works.
+    AL2023's nvidia AMIs carry no Neuron driver, its neuron AMIs no NVIDIA driver; Bottlerocket drives Neuron from its
+    standard variants (bottlerocket#4400, 1.30.0+), so a Neuron type with its nvidia variant is the wrong one there too."""
+    variant = spec.ami.variant
     for i, t in enumerate(spec.instance_types):
-        if instance_accelerator(t) == "nvidia" and spec.ami.variant is Variant.NEURON:
+        acc = instance_accelerator(t)
+        if acc == NVIDIA and variant is Variant.NEURON:
             raise SpecError("ami.variant", f"'neuron' AMIs have no NVIDIA driver, but {t} (instanceTypes[{i}]) is an NVIDIA GPU type; use variant 'nvidia'")
+        if acc == NEURON and variant is Variant.NVIDIA:
+            fix = "'standard' (Bottlerocket drives Neuron from its standard variant)" if spec.os is OperatingSystem.BOTTLEROCKET else "'neuron'"
+            raise SpecError("ami.variant", f"'nvidia' AMIs have no Neuron driver, but {t} (instanceTypes[{i}]) is an Inferentia/Trainium type; use variant {fix}")
+        if acc in (AMD, OTHER) and variant is not Variant.STANDARD:
+            raise SpecError("ami.variant", f"{t} (instanceTypes[{i}]) has no NVIDIA GPU or Neuron device, so the '{variant.value}' AMI's driver has nothing to "
+                                           "drive; use variant 'standard'")
 
 
 def _check_inert_settings(spec: NodeSpec, p: NodeProfile) -> None:
@@ -151,6 +162,8 @@ def _check_inert_settings(spec: NodeSpec, p: NodeProfile) -> None:
     if spec.pull_mode is PullMode.LAZY and t.parallel != ParallelTuning():
         raise SpecError("tuning.parallel", "has no effect in pull mode 'lazy' (SOCI's parallel-pull-unpack mode is off); remove it, or use "
                                            "'lazy-with-parallel-fallback' / 'parallel'")
+    if spec.pull_mode is PullMode.PARALLEL and spec.images:
+        raise SpecError("images", "has no effect in pull mode 'parallel': no SOCI index is read, so there is nothing for 'images check' to check; remove it")
     if spec.pull_mode is PullMode.PARALLEL and t.v1_indexes:
         raise SpecError("tuning.v1Indexes", "has no effect in pull mode 'parallel' (no lazy loading, indexes are not read); remove it")
     if spec.uses_fast_image_pull and t.root != DEFAULT_SOCI_ROOT:
@@ -158,7 +171,7 @@ def _check_inert_settings(spec: NodeSpec, p: NodeProfile) -> None:
                                        f"root ({DEFAULT_SOCI_ROOT}), so this root would not be used; remove it, or use a 'release' sociSource")
     if spec.os is OperatingSystem.BOTTLEROCKET:
         for name, value, default in (("minLayerSize", t.min_layer_size, SociTuning().min_layer_size), ("v1Indexes", t.v1_indexes, False),
-                                     ("parallel.decompressor", t.parallel.decompressor, ParallelTuning().decompressor)):
+                                     ("parallel.decompressor", t.parallel.decompressor, ParallelTuning().decompressor), ("metricsAddress", t.metrics_address, None)):
             if value != default:
                 raise SpecError(f"tuning.{name}", "Bottlerocket has no setting for it (settings.container-runtime-plugins.soci-snapshotter has only the "
                                                   "parallel-pull-unpack knobs); remove it")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..ami import NodeProfile
-from ..instances import instance_accelerator
+from ..instances import AMD, NEURON, NVIDIA, OTHER, instance_accelerator
 from ..spec import (
     CredentialKind,
     LocalStorage,
@@ -39,7 +39,12 @@ def warnings(spec: NodeSpec, p: NodeProfile) -> list[str]:
         out.append(f"{ng}: {release_name(p)}: {note}")
     for t in spec.instance_types:
         acc = instance_accelerator(t)
-        if acc is not None and spec.ami.variant is Variant.STANDARD:
-            kind = "an NVIDIA GPU" if acc == "nvidia" else "an Inferentia/Trainium"
-            out.append(f"{ng}: {t} is {kind} type, but ami.variant is 'standard' (no {'GPU' if acc == 'nvidia' else 'Neuron'} driver); set ami.variant: {acc}")
+        if spec.ami.variant is not Variant.STANDARD:
+            continue
+        if acc == NVIDIA:
+            out.append(f"{ng}: {t} is an NVIDIA GPU type, but ami.variant is 'standard' (no GPU driver); set ami.variant: nvidia")
+        elif acc == NEURON and spec.os is OperatingSystem.AL2023:  # Bottlerocket's standard variants drive Neuron (1.30.0+)
+            out.append(f"{ng}: {t} is an Inferentia/Trainium type, but ami.variant is 'standard' (no Neuron driver); set ami.variant: neuron")
+        elif acc in (AMD, OTHER):
+            out.append(f"{ng}: {t}'s accelerator has no driver in any EKS AMI variant: the node runs, the accelerator is not usable to pods")
     return out

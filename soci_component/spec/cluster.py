@@ -21,6 +21,7 @@ from .values import (
     VPC_ID_RE,
     Checked,
     _camel,
+    check_image,
     check_int,
     check_ipv4_cidr,
     check_match,
@@ -108,7 +109,7 @@ class DemoSpec(Checked):
     def _check(self) -> None:
         if not isinstance(self.enabled, bool):
             raise SpecError("enabled", f"{short(self.enabled)}: expected true or false")
-        check_match("image", self.image, re.compile(r"[^\s]+"), "an image reference")
+        check_image("image", self.image)
         check_int("replicas", self.replicas, 0, 20, "0..20")
 
 

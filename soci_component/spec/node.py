@@ -23,6 +23,7 @@ from .values import (
     VERSION_RE,
     Checked,
     _camel,
+    check_image,
     check_int,
     check_kubelet_label,
     check_label_key,
@@ -40,6 +41,7 @@ SOCI_LABEL_PREFIX = "soci.snapshotter/"
 EKS_KEY_MAX = 63
 """EKS managed node groups: label and taint keys and values are at most 63 characters (CreateNodegroup API)."""
 EKS_MAX_TAINTS = 50
+MAX_IMAGES = 50
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,9 @@ class NodeSpec(Checked):
     taints: tuple[Taint, ...] = ()
     disk: Disk = Disk()
     local_storage: LocalStorage = LocalStorage.NONE
+    images: tuple[str, ...] = ()
+    """Images this group's or pool's workloads run (references): ``images check --stack`` checks each for a SOCI index
+    the nodes will use. Nothing a node receives depends on it; refused where no index is read (``parallel``)."""
 
     def _label(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})" if isinstance(self.name, str) and self.name else type(self).__name__
@@ -211,6 +216,12 @@ class NodeSpec(Checked):
             check_kubelet_label(where, k)
             if k.startswith(SOCI_LABEL_PREFIX):
                 raise SpecError(where, f"the '{SOCI_LABEL_PREFIX}' labels are set by the component on every SOCI node ({SOCI_LABEL}={SOCI_LABEL_VALUE}, {SOCI_MODE_LABEL}=<pull mode>); remove it")
+        for i, image in enumerate(self.images):
+            check_image(f"images[{i}]", image)
+        if len(set(self.images)) != len(self.images):
+            raise SpecError("images", "lists an image twice")
+        if len(self.images) > MAX_IMAGES:
+            raise SpecError("images", f"{len(self.images)} images; at most {MAX_IMAGES} (the ones worth checking before a deploy)")
         if len(self.taints) > EKS_MAX_TAINTS:
             raise SpecError("taints", f"{len(self.taints)} taints; EKS accepts at most {EKS_MAX_TAINTS} per node group")
         seen: set[tuple[str, TaintEffect]] = set()

@@ -88,7 +88,7 @@ Credential = EcrCredentialHelper | CriProxy | StaticCredentials | KubernetesSecr
 # --------------------------------------------------------------------------------------------
 # SOCI source and tuning
 
-DEFAULT_SOCI_VERSION = "0.15.0"
+DEFAULT_SOCI_VERSION = "0.16.1"
 DEFAULT_SOCI_URL_BASE = "https://github.com/awslabs/soci-snapshotter/releases/download"
 
 
@@ -212,6 +212,9 @@ class SociTuning(Checked):
     v1_indexes: bool = False
     """Also lazy-load images indexed with SOCI v1 (``soci create`` + ``soci push``, found through the
     Referrers API); SOCI >= 0.10 ignores them unless ``[pull_modes.soci_v1] enable = true``."""
+    metrics_address: str | None = None
+    """SOCI's Prometheus endpoint (``metrics_address``): ``0.0.0.0:PORT``, ``[::]:PORT`` or ``:PORT``, on every address of
+    the node, where the API server's node proxy reaches it (``verify``); None (default): no endpoint."""
 
     def _check(self) -> None:
         check_int("minLayerSize", self.min_layer_size, 0, INT64_MAX, "a non-negative number of bytes")
@@ -226,6 +229,39 @@ class SociTuning(Checked):
             raise SpecError("mirrors", "each registry host may appear once")
         if not isinstance(self.v1_indexes, bool):
             raise SpecError("v1Indexes", f"{short(self.v1_indexes)}: expected true or false")
+        if self.metrics_address is not None:
+            check_metrics_address("metricsAddress", self.metrics_address)
+
+
+NODE_PORTS = {10248: "the kubelet's healthz", 10249: "kube-proxy's metrics", 10250: "the kubelet's API", 10255: "the kubelet's read-only API",
+              10256: "kube-proxy's healthz"}
+"""Ports the node's own daemons listen on (k8s.io/kubernetes pkg/cluster/ports): SOCI could not listen there."""
+
+
+def check_metrics_address(path: str, value: object) -> str:
+    """SOCI's ``metrics_address`` as the API server's node proxy can reach it. SOCI listens with ``net.Listen("tcp", address)``
+    and refuses to start when it cannot (cmd/soci-snapshotter-grpc/main.go, v0.15.0), and containerd requires SOCI on
+    our nodes: an address that cannot be bound keeps the node from ever running a pod. The node proxy
+    (``/api/v1/nodes/<node>:<port>/proxy/``) connects to the node's address (InternalIP), so the endpoint must listen there:
+    on every address, since each node has its own IP."""
+    what = "'0.0.0.0:PORT', '[::]:PORT' or ':PORT' (every address of the node), PORT 1..65535, e.g. '0.0.0.0:9464'"
+    text = check_text(path, value, what)
+    host, sep, port = text.rpartition(":")
+    if text.startswith(("/", "unix:")) or not sep or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise SpecError(path, f"{short(value)} is not {what}" + ("; a unix socket is not reachable through the node proxy" if "/" in text else ""))
+    if int(port) in NODE_PORTS:
+        raise SpecError(path, f"port {port} is {NODE_PORTS[int(port)]} on every node: SOCI could not listen there and would not start (containerd, which "
+                              "requires it, neither); pick a free port, e.g. 9464")
+    bare = host.removeprefix("[").removesuffix("]")
+    if host in ("", "0.0.0.0", "[::]"):
+        return text
+    if ":" in host and not host.startswith("["):
+        raise SpecError(path, f"{short(value)}: an IPv6 address goes in brackets ('[::]:{port}'); expected {what}")
+    if bare.lower() == "localhost" or bare.startswith("127.") or bare == "::1":
+        raise SpecError(path, f"{short(value)} listens on the node's loopback only: the API server's node proxy (verify) and Prometheus connect to the "
+                              f"node's IP, so nothing could read it; use '0.0.0.0:{port}' (see README on what that exposes)")
+    raise SpecError(path, f"{short(value)} is one address, and each node has its own IP: SOCI fails to start (and with it containerd) on every node "
+                          f"that lacks it; use '0.0.0.0:{port}'")
 
 
 def default_credentials(os: OperatingSystem, mode: PullMode) -> tuple[Credential, ...]:

@@ -89,8 +89,29 @@ def check_int(path: str, value: object, low: int, high: int, what: str = "") -> 
     return value
 
 
+def check_image(path: str, value: object) -> str:
+    """An image reference containerd and the Docker CLI would parse (``[host[:port]/]path[:tag][@digest]``)."""
+    from ..images.reference import ReferenceError, parse
+
+    text = check_text(path, value, "an image reference such as 'registry.example.com/team/app:1.2'")
+    try:
+        parse(text)
+    except ReferenceError as e:
+        raise SpecError(path, str(e)) from None
+    return text
+
+
+def check_port(path: str, value: object, port: int) -> None:
+    """A TCP port: 1..65535 (0 is no port a registry listens on; above 65535 no client can dial)."""
+    if not 1 <= port <= 65535:
+        raise SpecError(path, f"{short(value)}: port {port} is not a TCP port (1..65535)")
+
+
 def check_host(path: str, value: object) -> str:
-    return check_match(path, value, HOST_RE, "a registry host such as 'registry.example.com' or 'registry.example.com:5000' (no scheme, no path)")
+    text = check_match(path, value, HOST_RE, "a registry host such as 'registry.example.com' or 'registry.example.com:5000' (no scheme, no path)")
+    if ":" in text:
+        check_port(path, value, int(text.rsplit(":", 1)[1]))
+    return text
 
 
 def check_url_base(path: str, value: object) -> str:
@@ -102,8 +123,10 @@ def check_url_base(path: str, value: object) -> str:
     try:
         u = urlsplit(text)
         port = u.port
-    except ValueError:
-        raise SpecError(path, f"{short(value)} is not {what}") from None
+    except ValueError:  # urllib refuses ports above 65535 (and non-numeric ones)
+        raise SpecError(path, f"{short(value)} is not {what}: its port is not a TCP port (1..65535)" if ":" in u.netloc else f"{short(value)} is not {what}") from None
+    if port is not None:
+        check_port(path, value, port)
     if "@" in u.netloc:
         raise SpecError(path, "contains credentials ('user:password@'): they would be written into the user data, which anyone who can describe the "
                               "instance reads; serve the mirror without credentials on a private network, or pin sha256 and use an authenticated proxy")

@@ -306,6 +306,32 @@ CASES: list[tuple[str, Mutation, str, str]] = [
     ("ami-unknown-release", group(ami={"release": "v20990101"}), f"{P}.ami.release", "not in the AMI catalogue"),
     ("ami-refused", group(ami={"release": "v20260505"}), f"{P}.ami.release", "deadlocks"),
     ("ami-old-containerd", group(ami={"release": "v20240729"}, kubernetesVersion="1.30", sociSource=RELEASE), f"{P}.ami.release", "SOCI needs containerd >= 1.7.16"),
+    # 7b. ports outside 1..65535, in every place a host or URL is written
+    ("port-0-static", group(credentials=[{"type": "static", "registry": "r.example.com:0"}]), f"{P}.credentials[0].registry", "port 0 is not a TCP port"),
+    ("port-65536-static", group(credentials=[{"type": "static", "registry": "r.example.com:65536"}]), f"{P}.credentials[0].registry", "not a TCP port"),
+    ("port-0-mirror-host", group(tuning={"mirrors": [{"host": "docker.io:0", "mirrors": ["m.example.com"]}]}), f"{P}.tuning.mirrors[0].host", "not a TCP port"),
+    ("port-99999-mirror", group(tuning={"mirrors": [{"host": "docker.io", "mirrors": ["m.example.com:99999"]}]}), f"{P}.tuning.mirrors[0].mirrors[0]", "not a TCP port"),
+    ("port-0-url-base", group(sociSource={"type": "release", "urlBase": "https://m.example.com:0/soci"}), f"{P}.sociSource.urlBase", "port 0 is not a TCP port"),
+    ("port-70000-url-base", group(sociSource={"type": "release", "urlBase": "https://m.example.com:70000/soci"}), f"{P}.sociSource.urlBase", "not a TCP port"),
+    # 7c. accelerators with an AMI variant that has no driver for them (raw AMI IDs too)
+    ("neuron-type-nvidia-ami", group(instanceTypes=["inf2.xlarge"], ami={"release": "v20260714", "variant": "nvidia"}), f"{P}.ami.variant", "no Neuron driver"),
+    ("trn-raw-ami-nvidia", group(instanceTypes=["trn1.2xlarge"], ami={"amiId": "ami-0123456789abcdef0", "containerdVersion": "2.2.4", "variant": "nvidia"},
+                                 sociSource=RELEASE), f"{P}.ami.variant", "no Neuron driver"),
+    ("gpu-raw-ami-neuron", group(instanceTypes=["g5.xlarge"], ami={"amiId": "ami-0123456789abcdef0", "containerdVersion": "2.2.4", "variant": "neuron"},
+                                 sociSource=RELEASE), f"{P}.ami.variant", "no NVIDIA driver"),
+    ("amd-gpu-nvidia-ami", group(instanceTypes=["g4ad.xlarge"], ami={"release": "v20260714", "variant": "nvidia"}), f"{P}.ami.variant", "no NVIDIA GPU or Neuron"),
+    ("br-neuron-nvidia", group(**{**BOTTLEROCKET, "instanceTypes": ["inf2.xlarge"], "ami": {"release": "1.57.0", "variant": "nvidia"}}), f"{P}.ami.variant",
+     "Bottlerocket drives Neuron from its standard variant"),
+    # 7d. image references no runtime would parse
+    ("demo-image-uppercase", at("soci-eks:demo", {"image": "Registry.example.com/Team/App:1"}), "demo.image", "must be lowercase"),
+    ("demo-image-bad-tag", at("soci-eks:demo", {"image": "public.ecr.aws/a/b:bad tag"}), "demo.image", "not an image reference"),
+    ("demo-image-bad-digest", at("soci-eks:demo", {"image": "public.ecr.aws/a/b@sha256:1234"}), "demo.image", "is not a digest"),
+    ("images-bad-ref", group(images=["public.ecr.aws/a/b", "registry.example.com/x:y:z"]), f"{P}.images[1]", "registry.example.com/x:y:z"),
+    ("images-twice", group(images=["public.ecr.aws/a/b:1", "public.ecr.aws/a/b:1"]), f"{P}.images", "lists an image twice"),
+    ("images-parallel", group(images=["public.ecr.aws/a/b:1"], **PARALLEL_AMI, instanceTypes=["m7i.2xlarge"]), f"{P}.images", "has no effect in pull mode 'parallel'"),
+    # 7e. a refused release names the release as what to change, not the mode
+    ("gate-missing-release", group(ami={"release": "v20241016"}, kubernetesVersion="1.31", **PARALLEL_AMI, instanceTypes=["m7i.2xlarge"]), f"{P}.ami.release",
+     "does not have"),
     # 8. messages: a short prefix of huge values, never the value whole
     ("long-name", group(name=LONG), f"{P}.name", "(20000 characters)"),
     ("long-instance-type", group(instanceTypes=[LONG]), f"{P}.instanceTypes[0]", "(20000 characters)"),

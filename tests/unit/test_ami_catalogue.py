@@ -67,6 +67,10 @@ def test_bottlerocket_facts() -> None:
         assert r.soci_package and r.soci_version  # type: ignore[attr-defined]
 
 
+NODEADM = {"featureGate": None, "sizeFloor": None, "configTemplates": [2, 3], "sandboxImage": "localhost/kubernetes/pause", "enableCdiFrom": "1.32",
+           "runtimes": {"runc": "/usr/sbin/runc"}}
+
+
 def _doc(**row: object) -> str:
     base = {"release": "v20990101", "kubernetes": {"1.40": {"containerd": "2.9.0", "amiTypes": ["AL2023_x86_64_STANDARD"]}}, "sources": {"c": "https://x"}}
     return json.dumps({"schema": 1, "al2023": [{**base, **row}], "bottlerocket": []})
@@ -79,6 +83,12 @@ def _doc(**row: object) -> str:
     (_doc(nodeadm={"featureGate": "FastImagePull", "sizeFloor": None}), "", "needs its sizeFloor"),
     (_doc(nodeadm={"featureGate": "SpeedyPull", "sizeFloor": {"milliCpu": 1, "memoryGiB": 1}}), "", "unknown nodeadm featureGate"),
     (_doc(sources={}), "", "must keep its upstream sources"),
+    (_doc(nodeadm={**NODEADM, "configTemplates": [2]}), "", "ships containerd 2.x, but its nodeadm has no schema 3 config template"),
+    (_doc(nodeadm={**NODEADM, "configTemplates": [3]}), "", "nodeadm.configTemplates must list the schemas 2"),
+    (_doc(nodeadm={**NODEADM, "sandboxImage": ""}), "", "nodeadm.sandboxImage must be an image reference"),
+    (_doc(nodeadm={**NODEADM, "sandboxImage": {"ecr": "eks/pause:3.5"}}), "", "nodeadm.sandboxImage must be"),
+    (_doc(nodeadm={**NODEADM, "enableCdiFrom": "v1.32.0"}), "", "nodeadm.enableCdiFrom must be a Kubernetes minor"),
+    (_doc(nodeadm={**NODEADM, "runtimes": {"runc": "runc"}}), "", "nodeadm.runtimes must map runtime names to binary paths"),
     (json.dumps({"schema": 2}), "", "schema 2"),
     (_doc(), '[[al2023]]\nreleases = ["v20990102"]\nrefused = "x"\nsources = ["https://x"]\n', "v20990102 is not in releases.json"),
     (_doc(), '[[al2023]]\nreleases = ["v20990101"]\nrefused = "x"\n', "names its upstream source"),
@@ -87,6 +97,18 @@ def _doc(**row: object) -> str:
 def test_loader_refuses(text: str, defects: str, message: str) -> None:
     with pytest.raises(CatalogueError, match=message):
         load(text, defects)
+
+
+def test_nodeadm_containerd_facts_round_trip() -> None:
+    """What the loader reads back out as a row (row_from_release) is what the row said, for the shipped releases too."""
+    from soci_component.ami.catalogue import row_from_release
+
+    r = load(_doc(nodeadm={**NODEADM, "sandboxImage": {"eksRegistry": "eks/pause:3.5"}, "runtimes": None}), "").get(AL, "v20990101")
+    assert r is not None and r.containerd_config is not None and r.containerd_config.sandbox_reference.endswith(".<services-domain>/eks/pause:3.5")
+    assert row_from_release(r)["nodeadm"]["sandboxImage"] == {"eksRegistry": "eks/pause:3.5"}
+    shipped = {row["release"]: row for row in json.loads(DATA.joinpath("releases.json").read_text())["al2023"]}
+    for rel in releases(AL).values():
+        assert row_from_release(rel)["nodeadm"] == shipped[rel.version]["nodeadm"], rel.version  # type: ignore[attr-defined]
 
 
 def test_loader_applies_defects() -> None:
