@@ -33,7 +33,10 @@ def test_rows_from_changelog_and_clone(repo: Path) -> None:
     assert new["kubernetes"]["1.41"] == {"containerd": "3.1.0", "amiTypes": ["AL2023_ARM_64_STANDARD", "AL2023_x86_64_STANDARD"]}
     assert new["kubernetes"]["1.40"]["containerd"] == "2.9.0" and new["kubernetes"]["1.40"]["containerdByType"] == {"AL2023_x86_64_NVIDIA": "2.9.1"}
     assert new["kubernetes"]["1.40"]["amiNames"] == {"AL2023_x86_64_NVIDIA": "amazon-eks-node-al2023-x86_64-nvidia-999-1.40-v20990301"}
-    assert new["nodeadm"] == {"featureGate": "FastImagePull", "sizeFloor": {"milliCpu": 4000, "memoryGiB": 7}, "pauseImport": True, "sociOnInstanceStore": True}
+    assert new["nodeadm"] == {"featureGate": "FastImagePull", "sizeFloor": {"milliCpu": 4000, "memoryGiB": 7}, "pauseImport": True, "sociOnInstanceStore": True,
+                              "configTemplates": [2, 3], "sandboxImage": "localhost/kubernetes/pause:latest", "enableCdiFrom": "1.32",
+                              "runtimes": {"runc": "/usr/sbin/runc", "nvidia": "/usr/bin/nvidia-container-runtime"}}
+    assert rows["v20990201"]["nodeadm"]["sandboxImage"] == {"eksRegistry": "eks/pause:3.5"}
     assert new["sources"]["containerd"] == "https://example/CHANGELOG.md#ami-release-v20990301"
     assert rows["v20990215"]["abandoned"] is True and rows["v20990215"]["sources"]["containerd"].endswith("#abandoned-ami-release-v20990215")
     assert rows["v20990101"]["kubernetes"] is None and rows["v20990101"]["unconfirmed"] == [NO_CHANGELOG]  # a tag without an entry

@@ -15,14 +15,20 @@ each fact is what the release's own nodeadm and AMI build do, not what a note sa
   (``templates/al2023/provisioners/install-worker.sh``).
 - ``sociOnInstanceStore``: ``setup-local-disks`` bind-mounts SOCI's root onto the instance-store RAID
   (amazon-eks-ami#2548).
+- ``configTemplates``, ``sandboxImage``, ``enableCdiFrom``, ``runtimes``: what nodeadm fills its base
+  containerd config template with, checked against the package's renderer (``nodeadm_containerd``).
 """
 
 from __future__ import annotations
 
 import re
 import subprocess
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from .nodeadm_containerd import TemplateError, containerd_facts
 
 __all__ = ["EksAmiSourceError", "NodeadmFacts", "nodeadm_facts", "repo_url", "tag_commit"]
 
@@ -57,6 +63,8 @@ class NodeadmFacts:
     soci_on_instance_store: bool
     sources: dict[str, str]
     """fact -> URL of the file at the tag's commit."""
+    containerd: Mapping[str, Any] = field(default_factory=dict)
+    """The catalogue's nodeadm keys for the base containerd config (:func:`nodeadm_containerd.containerd_facts`)."""
 
 
 def repo_url(commit: str, path: str) -> str:
@@ -77,8 +85,9 @@ def _show(repo: Path, commit: str, path: str) -> str | None:
     return _git(repo, "show", f"{commit}:{path}")
 
 
-def nodeadm_facts(repo: Path, release: str) -> NodeadmFacts | None:
-    """The facts at tag ``release``; None when the clone has no such tag."""
+def nodeadm_facts(repo: Path, release: str, *, check_renderer: bool = True) -> NodeadmFacts | None:
+    """The facts at tag ``release``; None when the clone has no such tag. ``check_renderer``: check the tag's
+    containerd config templates against the package's renderer (:func:`nodeadm_containerd.check_renderer`)."""
     commit = tag_commit(repo, release)
     if commit is None:
         return None
@@ -119,5 +128,9 @@ def nodeadm_facts(repo: Path, release: str) -> NodeadmFacts | None:
             raid = "soci" in text.lower()
             sources["sociOnInstanceStore"] = repo_url(commit, path)
             break
+    try:
+        containerd, more = containerd_facts(lambda path: _show(repo, commit, path), release, lambda path: repo_url(commit, path), check=check_renderer)
+    except TemplateError as e:
+        raise EksAmiSourceError(str(e)) from None
     return NodeadmFacts(release=release, commit=commit, feature_gate=gate, size_floor=floor, pause_import=pause, soci_package=package,
-                        soci_on_instance_store=raid, sources=sources)
+                        soci_on_instance_store=raid, sources={**sources, **more}, containerd=containerd)

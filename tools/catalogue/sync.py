@@ -93,6 +93,7 @@ def _nodeadm_row(facts: Any) -> dict[str, Any]:
         "sizeFloor": None if facts.size_floor is None else {"milliCpu": facts.size_floor[0], "memoryGiB": facts.size_floor[1]},
         "pauseImport": facts.pause_import,
         "sociOnInstanceStore": facts.soci_on_instance_store,
+        **facts.containerd,
     }
 
 
