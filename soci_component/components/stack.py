@@ -29,7 +29,9 @@ class StackConfig:
     """A stack's settings: the specs, and the registry credentials as a Pulumi secret (None without ``static`` sources)."""
 
     stack: StackSpec
+    """Every setting of the stack, validated."""
     registry_credentials: pulumi.Output[Any] | None
+    """``registryCredentials`` as a Pulumi secret, when a group uses ``static`` credentials."""
 
 
 def _decode(value: Any) -> Any:

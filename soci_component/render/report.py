@@ -44,29 +44,41 @@ class NodeReport:
     name: str
     """The node group's or pool's name."""
     os: str
+    """``al2023`` or ``bottlerocket``."""
     ami_release: str | None
     """Catalogued release, or None for a raw AMI ID."""
     ami_id: str | None
+    """The raw AMI ID, or None for a catalogued release (resolved from ``ssm_parameter``)."""
     ssm_parameter: str | None
     """The release-pinned public SSM parameter the AMI ID is read from."""
     variant: str
+    """AMI variant: ``standard``, ``nvidia`` or ``neuron``."""
     kubernetes_version: str
+    """Kubernetes minor version of the nodes."""
     arch: str
+    """``x86_64`` or ``arm64``."""
     containerd_version: str
+    """containerd the AMI ships."""
     containerd_config_schema: int | None
     """2 (containerd 1.x) or 3 (2.x) on AL2023; None on Bottlerocket (it writes containerd's config itself)."""
     pull_mode: str
+    """``lazy``, ``parallel`` or ``lazy-with-parallel-fallback``."""
     nodeadm_feature_gate: str | None
     """nodeadm's parallel-pull gate when it wires SOCI (AL2023 ``parallel`` with the AMI's SOCI)."""
     credential_sources: tuple[str, ...]
+    """SOCI's credential sources, in the order SOCI tries them."""
     soci: SociReport
+    """The SOCI the nodes run."""
     pause_image_imported_into_soci_by: str | None
     """``boot-script``, ``nodeadm``, or None (containerd < 2.2.3 needs no import)."""
     block_devices: tuple[BlockDevice, ...]
+    """The EBS volumes of each node."""
     unconfirmed: tuple[str, ...]
     """Facts of the pin the sources did not settle."""
     notes: tuple[str, ...]
+    """Caveats of the pinned release (catalogue)."""
     labels: Mapping[str, str]
+    """Node labels, the SOCI labels included."""
     taints: tuple[str, ...]
     """``key=value:Effect`` as the kubelet takes them."""
     sources: Mapping[str, str] = field(default_factory=dict)

@@ -36,9 +36,13 @@ class ClusterSpec(Checked):
     kubernetes_version: str
     """Control-plane Kubernetes version; node groups default to it."""
     endpoint_public_access: bool = True
+    """Whether the API server has a public endpoint (private access is always on)."""
     public_access_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
+    """Who may reach the public endpoint (IPv4 CIDRs, at least one)."""
     service_cidr: str = "172.20.0.0/16"
+    """Kubernetes service range: private, /12 to /24, not overlapping the VPC (nodes derive the DNS IP from it)."""
     enabled_log_types: tuple[LogType, ...] = (LogType.API, LogType.AUDIT, LogType.AUTHENTICATOR)
+    """Control-plane logs sent to CloudWatch."""
 
     def _check(self) -> None:
         check_match("name", self.name, CLUSTER_NAME_RE, "a cluster name of letters, digits, '-' and '_' (at most 100, starting with a letter or digit)")
@@ -61,11 +65,17 @@ class VpcSpec(Checked):
     """A new VPC (``cidr``, ``az_count``, ``nat_gateways``) or an existing one (``vpc_id`` + subnets)."""
 
     cidr: str | None = "10.0.0.0/16"
+    """A new VPC's IPv4 range (/16 to /28)."""
     az_count: int = 2
+    """AZs of a new VPC, 2..6 (a public and a private subnet in each)."""
     nat_gateways: NatGateways = NatGateways.SINGLE
+    """One NAT gateway, or one per AZ."""
     vpc_id: str | None = None
+    """An existing VPC instead of a new one."""
     private_subnet_ids: tuple[str, ...] = ()
+    """With ``vpc_id``: private subnets in at least two AZs (the nodes go here)."""
     public_subnet_ids: tuple[str, ...] = ()
+    """With ``vpc_id``: public subnets for load balancers."""
 
     def _check(self) -> None:
         if self.vpc_id is not None:
@@ -102,9 +112,11 @@ DEFAULT_DEMO_IMAGE = "public.ecr.aws/soci-workshop-examples/tensorflow_gpu:lates
 @dataclass(frozen=True, kw_only=True)
 class DemoSpec(Checked):
     enabled: bool = True
+    """Deploy the demo Deployment."""
     image: str = DEFAULT_DEMO_IMAGE
     """An image published with a SOCI index, pinned to SOCI nodes by their label."""
     replicas: int = 1
+    """Demo replicas, 0..20."""
 
     def _check(self) -> None:
         if not isinstance(self.enabled, bool):
@@ -124,7 +136,9 @@ class KarpenterSpec(Checked):
     install: bool = True
     """Install Karpenter (Helm chart, controller role via EKS Pod Identity, interruption queue); false: the cluster runs it already."""
     version: str = KARPENTER_CHART_VERSION
+    """Karpenter chart version to install (the one the tests run Karpenter's merge code at)."""
     namespace: str = "kube-system"
+    """Namespace of the Karpenter release."""
 
     def _check(self) -> None:
         if not isinstance(self.install, bool):
@@ -138,14 +152,21 @@ class StackSpec(Checked):
     """A whole stack: region, cluster, VPC, node groups, Karpenter pools, demo, tags."""
 
     region: str
+    """AWS region (``aws:region``)."""
     cluster: ClusterSpec
+    """The control plane."""
     vpc: VpcSpec = VpcSpec()
+    """A new VPC, or an existing one."""
     node_groups: tuple[NodeGroupSpec, ...] = ()
+    """The SOCI managed node groups."""
     node_pools: tuple[NodePoolSpec, ...] = ()
+    """The SOCI Karpenter node pools."""
     karpenter: KarpenterSpec | None = None
     """Set when the stack has node pools (default: install Karpenter)."""
     demo: DemoSpec = DemoSpec()
+    """The demo workload."""
     tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags on every AWS resource."""
 
     def _check(self) -> None:
         check_match("region", self.region, REGION_RE, "an AWS region such as 'us-west-2'")

@@ -61,6 +61,8 @@ class CredentialKind(StrEnum):
 
 
 class SociSourceKind(StrEnum):
+    """Where the node's soci-snapshotter comes from."""
+
     AMI = "ami"
     """The ``soci-snapshotter`` package of the node image."""
     RELEASE = "release"
@@ -68,11 +70,15 @@ class SociSourceKind(StrEnum):
 
 
 class ContentStore(StrEnum):
+    """Where SOCI keeps image content: its own store, or containerd's."""
+
     SOCI = "soci"
     CONTAINERD = "containerd"
 
 
 class TaintEffect(StrEnum):
+    """What a taint does to pods that do not tolerate it."""
+
     NO_SCHEDULE = "NoSchedule"
     NO_EXECUTE = "NoExecute"
     PREFER_NO_SCHEDULE = "PreferNoSchedule"
@@ -91,6 +97,8 @@ class LocalStorage(StrEnum):
 
 
 class CapacityType(StrEnum):
+    """On-demand or spot EC2 capacity."""
+
     ON_DEMAND = "ON_DEMAND"
     SPOT = "SPOT"
 
@@ -103,6 +111,8 @@ class NatGateways(StrEnum):
 
 
 class LogType(StrEnum):
+    """EKS control-plane log types sent to CloudWatch."""
+
     API = "api"
     AUDIT = "audit"
     AUTHENTICATOR = "authenticator"
@@ -111,6 +121,8 @@ class LogType(StrEnum):
 
 
 class RequirementOperator(StrEnum):
+    """Operators of a Karpenter NodePool requirement (Kubernetes node selector operators)."""
+
     IN = "In"
     NOT_IN = "NotIn"
     EXISTS = "Exists"
@@ -120,5 +132,7 @@ class RequirementOperator(StrEnum):
 
 
 class ConsolidationPolicy(StrEnum):
+    """When Karpenter consolidates a pool's nodes: only empty ones, or also underutilized ones."""
+
     WHEN_EMPTY = "WhenEmpty"
     WHEN_EMPTY_OR_UNDERUTILIZED = "WhenEmptyOrUnderutilized"

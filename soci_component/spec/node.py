@@ -47,8 +47,11 @@ MAX_IMAGES = 50
 @dataclass(frozen=True)
 class Taint(Checked):
     key: str
+    """Taint key (a label key, at most 63 characters on EKS)."""
     effect: TaintEffect
+    """What the taint does to pods without a toleration."""
     value: str = ""
+    """Taint value (may be empty)."""
 
     def _check(self) -> None:
         check_label_key("key", self.key)
@@ -68,8 +71,11 @@ class Disk(Checked):
     """Root EBS volume (gp3, encrypted). SOCI is throughput-bound: size it for the images."""
 
     size_gib: int = 100
+    """Volume size, 20..16384 GiB."""
     iops: int = 3000
+    """Provisioned IOPS, 3000..80000 and at most 500 per GiB."""
     throughput_mibps: int = 250
+    """Provisioned throughput, 125..2000 MiB/s and at most 0.25 per IOPS (parallel pull wants >= 600)."""
 
     def _check(self) -> None:
         check_int("sizeGiB", self.size_gib, 20, 16384, "20..16384 GiB")
@@ -95,8 +101,11 @@ karpenter-blueprints setting (1000 MiB/s, 16k IOPS)."""
 @dataclass(frozen=True)
 class Scaling(Checked):
     min_size: int = 1
+    """Fewest nodes."""
     max_size: int = 3
+    """Most nodes (>= 1; above EKS's default quota of 450 warns)."""
     desired_size: int = 2
+    """Nodes at creation (ignored afterwards: autoscalers own it)."""
 
     def _check(self) -> None:
         for n in ("min_size", "max_size", "desired_size"):
@@ -121,6 +130,7 @@ class AmiPin(Checked):
     release: str | None = None
     """AL2023 ``vYYYYMMDD`` or Bottlerocket ``1.x.y``."""
     ami_id: str | None = None
+    """A raw AMI ID (``ami-`` + 8 or 17 hex), only with ``containerd_version``; not for pools."""
     containerd_version: str | None = None
     """Required with ``ami_id``: the containerd the image ships, e.g. ``2.2.4``."""
     variant: Variant = Variant.STANDARD
@@ -177,16 +187,25 @@ class NodeSpec(Checked):
     """Kubernetes minor version of the nodes (``1.33``). Empty: the cluster's (stack files and the components fill it in;
     at most 3 minors behind the control plane, never ahead)."""
     instance_types: tuple[str, ...] = ()
+    """EC2 instance types, one architecture; a pool may leave it empty (Karpenter picks within the requirements)."""
     os: OperatingSystem = OperatingSystem.AL2023
+    """``al2023`` (nodeadm) or ``bottlerocket``; AL2 is end of life and refused."""
     pull_mode: PullMode = PullMode.LAZY
+    """How SOCI gets image data onto the node (README: Pull modes)."""
     credentials: tuple[Credential, ...] | None = None
     """Unset: :func:`default_credentials` for the OS and pull mode."""
     soci_source: SociSource = AmiPackage()
+    """The AMI's soci-snapshotter package, or a pinned upstream release installed at boot."""
     tuning: SociTuning = SociTuning()
+    """SOCI's own settings (root, content store, parallel-pull knobs, mirrors, v1 indexes)."""
     labels: Mapping[str, str] = field(default_factory=dict)
+    """Node labels; the component adds ``soci.snapshotter/enabled`` and ``soci.snapshotter/pull-mode``."""
     taints: tuple[Taint, ...] = ()
+    """Node taints (unique by key and effect, at most 50)."""
     disk: Disk = Disk()
+    """The encrypted gp3 volume images and SOCI's data live on."""
     local_storage: LocalStorage = LocalStorage.NONE
+    """``raid0``: containerd and SOCI on the instance-store NVMe RAID."""
     images: tuple[str, ...] = ()
     """Images this group's or pool's workloads run (references): ``images check --stack`` checks each for a SOCI index
     the nodes will use. Nothing a node receives depends on it; refused where no index is read (``parallel``)."""
@@ -288,9 +307,13 @@ class NodeGroupSpec(NodeSpec):
     """One SOCI EKS managed node group."""
 
     instance_types: tuple[str, ...]
+    """EC2 instance types of the group (at least one; one architecture)."""
     capacity_type: CapacityType = CapacityType.ON_DEMAND
+    """On-demand or spot instances."""
     scaling: Scaling = Scaling()
+    """Node counts; EKS's autoscaling owns the desired size after creation."""
     subnet_ids: tuple[str, ...] = ()
+    """Subnets for this group's nodes; empty: the attachment's (the cluster's private subnets)."""
 
     def _check(self) -> None:
         super()._check()

@@ -28,8 +28,11 @@ class Requirement(Checked):
     """A NodePool requirement (``spec.template.spec.requirements[]``): a node selector term Karpenter launches within."""
 
     key: str
+    """A node label key (``karpenter.k8s.aws/instance-family``)."""
     operator: RequirementOperator
+    """How the values apply."""
     values: tuple[str, ...] = ()
+    """Values for ``In``/``NotIn``; one integer for ``Gt``/``Lt``; none for ``Exists``/``DoesNotExist``."""
 
     def _check(self) -> None:
         check_label_key("key", self.key)
@@ -59,7 +62,9 @@ class PoolLimits(Checked):
     """``spec.limits``: Karpenter stops launching once the pool's nodes reach these totals."""
 
     cpu: int | None = 1000
+    """vCPUs of all the pool's nodes together (None: no limit)."""
     memory_gib: int | None = 4000
+    """GiB of memory of all the pool's nodes together (None: no limit)."""
 
     def _check(self) -> None:
         if self.cpu is not None:
@@ -73,7 +78,9 @@ class Disruption(Checked):
     """``spec.disruption`` of the NodePool (Karpenter's defaults, stated)."""
 
     consolidation_policy: ConsolidationPolicy = ConsolidationPolicy.WHEN_EMPTY_OR_UNDERUTILIZED
+    """When Karpenter may consolidate the pool's nodes."""
     consolidate_after: str = "1m"
+    """How long a node must be consolidatable first (``30s``, ``1m``, ``Never``)."""
     budgets: tuple[str, ...] = ("10%",)
     """Node budgets: how many nodes (``'5'``) or what share (``'10%'``) may be disrupted at once."""
 
@@ -94,10 +101,13 @@ class NodePoolSpec(NodeSpec):
     architecture: Arch | None = None
     """CPU architecture of the pool's nodes; unset: the instance types', or x86_64."""
     capacity_types: tuple[CapacityType, ...] = (CapacityType.ON_DEMAND,)
+    """``karpenter.sh/capacity-type`` values Karpenter may launch."""
     requirements: tuple[Requirement, ...] = ()
     """More requirements (instance families, sizes, zones ...); the component adds arch, OS, capacity type and the rules' floors."""
     limits: PoolLimits = PoolLimits()
+    """The pool's totals Karpenter stops at."""
     disruption: Disruption = Disruption()
+    """Karpenter's consolidation and disruption budgets."""
     weight: int | None = None
     """Priority among NodePools (higher first), 1-100."""
     expire_after: str = "720h"

@@ -140,7 +140,9 @@ class Decompressor(Checked):
     """External gzip decompressor for parallel unpack (``unpigz -d -c``)."""
 
     path: str = "/usr/bin/unpigz"
+    """Absolute path of the decompressor on the node."""
     args: tuple[str, ...] = ("-d", "-c")
+    """Its arguments: read gzip on stdin, write the tar stream to stdout."""
 
     def _check(self) -> None:
         check_match("path", self.path, re.compile(r"/[A-Za-z0-9._/+-]*[A-Za-z0-9._+-]"), "an absolute path to an executable, e.g. '/usr/bin/unpigz'")
@@ -153,12 +155,19 @@ class ParallelTuning(Checked):
     """Knobs of SOCI's ``[pull_modes.parallel_pull_unpack]`` (defaults: what nodeadm writes)."""
 
     max_concurrent_downloads: int = -1
+    """Layer downloads at once, node-wide (-1: unlimited)."""
     max_concurrent_downloads_per_image: int = 20
+    """Layer downloads at once per image, 1..1000."""
     concurrent_download_chunk_size: str = "16mb"
+    """Range-GET size a layer is fetched in (``''``: whole layers)."""
     max_concurrent_unpacks: int = -1
+    """Layer unpacks at once, node-wide (-1: unlimited)."""
     max_concurrent_unpacks_per_image: int = 12
+    """Layer unpacks at once per image, 1..1000."""
     discard_unpacked_layers: bool = True
+    """Drop a compressed layer once it is unpacked (saves disk; ``true`` is required with the ``soci`` content store)."""
     decompressor: Decompressor | None = Decompressor()
+    """External gzip decompressor; None: SOCI's built-in one."""
 
     def _check(self) -> None:
         for name in ("max_concurrent_downloads", "max_concurrent_unpacks"):
@@ -183,7 +192,9 @@ class RegistryMirror(Checked):
     """A ``[resolver.host."<host>".mirrors]`` entry: SOCI does not read containerd's certs.d."""
 
     host: str
+    """The registry being mirrored (``docker.io``, ``registry.example.com:5000``)."""
     mirrors: tuple[str, ...]
+    """Mirror hosts, tried in order (written as ``https://<mirror>`` URLs)."""
     insecure: bool = False
     """Reach the mirrors over plain ``http://`` (SOCI reads each mirror as a URL)."""
 
@@ -206,9 +217,11 @@ class SociTuning(Checked):
     root: str = DEFAULT_SOCI_ROOT
     """Snapshotter root; exported to containerd as ``[proxy_plugins.soci.exports] root``."""
     parallel: ParallelTuning = ParallelTuning()
+    """Parallel pull and unpack knobs (``parallel`` and ``lazy-with-parallel-fallback`` modes)."""
     content_store: ContentStore | None = None
     """``soci`` or ``containerd``; unset picks by pull mode (parallel: containerd, as nodeadm)."""
     mirrors: tuple[RegistryMirror, ...] = ()
+    """SOCI's own registry mirrors (SOCI does not read containerd's certs.d)."""
     v1_indexes: bool = False
     """Also lazy-load images indexed with SOCI v1 (``soci create`` + ``soci push``, found through the
     Referrers API); SOCI >= 0.10 ignores them unless ``[pull_modes.soci_v1] enable = true``."""
