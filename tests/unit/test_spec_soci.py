@@ -1,4 +1,6 @@
-"""``tuning.metricsAddress``: SOCI's Prometheus endpoint where the API server's node proxy reaches it (``verify``).
+"""spec/soci.py: credential sources, the SOCI source (urlBase, sha256) and SOCI's tuning.
+
+``tuning.metricsAddress``: SOCI's Prometheus endpoint where the API server's node proxy reaches it (``verify``).
 
 Accepted only on every address of the node (``0.0.0.0``, ``[::]``, empty host), a port SOCI can bind; refused with the key
 path: loopback (the node proxy connects to the node's IP: nothing could read it), one fixed address (each node has its
@@ -22,7 +24,7 @@ from soci_component.errors import SpecError
 from soci_component.offline import render_stack
 from soci_component.render.paths import SOCI_CONFIG, SOCI_CONFIG_OURS
 from soci_component.render.soci import soci_config
-from soci_component.spec import SociTuning
+from soci_component.spec import SociTuning, UpstreamRelease
 from tests.support.scenarios import SCENARIOS
 
 BASE: dict[str, Any] = {
@@ -83,3 +85,25 @@ def test_bottlerocket_has_no_setting_for_it() -> None:
     with pytest.raises(SpecError) as e:
         render_stack(parse(cfg))
     assert e.value.path == "nodeGroups[0].tuning.metricsAddress" and "Bottlerocket has no setting" in e.value.message
+
+
+@pytest.mark.parametrize("url", ["https://example.com/$(reboot)", "https://example.com/${HOME}", "https://example.com/a`id`", "https://example.com/a b",
+                                 "https://example.com/a\\b", "https://example.com/'x'"])
+def test_url_base_refuses_shell_characters_after_a_valid_start(url: str) -> None:
+    """Mutant url-base-dollar-allowed: a valid start followed by a shell expansion."""
+    with pytest.raises(SpecError) as e:
+        UpstreamRelease(url_base=url)
+    assert e.value.path == "UpstreamRelease.urlBase"
+
+
+
+@pytest.mark.parametrize("digest, ok", [("a" * 64, True), ("a" * 63, False), ("a" * 32, False), ("a" * 65, False), ("A" * 64, False)])
+def test_pinned_sha256_is_exactly_64_lowercase_hex(digest: str, ok: bool) -> None:
+    """Mutant sha256-short-accepted: the boot script checks ^[0-9a-f]{64}$, so a shorter pin is a node that never boots."""
+    if ok:
+        assert UpstreamRelease(sha256={"amd64": digest}).sha256 == {"amd64": digest}
+        return
+    with pytest.raises(SpecError) as e:
+        UpstreamRelease(sha256={"amd64": digest})
+    assert e.value.path == "UpstreamRelease.sha256.amd64"
+

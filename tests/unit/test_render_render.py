@@ -1,0 +1,83 @@
+"""render/render.py: the bytes with the cluster values and secret ARNs: credential files, ECR hosts per partition, refused cluster values."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from soci_component import pipeline
+from soci_component.errors import SpecError
+from soci_component.render import render
+from soci_component.render.paths import DOCKER_CONFIG
+from soci_component.render.types import ClusterInfo
+from soci_component.spec import (
+    AmiPin,
+    CredentialKind,
+    EcrCredentialHelper,
+    KubernetesSecrets,
+    NodeGroupSpec,
+    PullMode,
+    StaticCredentials,
+    UpstreamRelease,
+)
+from tests.support.scenarios import CLUSTER, SECRETS
+
+
+def group(**kw: Any) -> NodeGroupSpec:
+    return NodeGroupSpec(name="g", kubernetes_version="1.33", ami=AmiPin(release="v20260714"), instance_types=("m7i.xlarge",), **kw)
+
+
+
+def planned(spec: NodeGroupSpec):  # type: ignore[no-untyped-def]
+    return pipeline.plan_node(spec)
+
+
+
+def test_credential_files_are_root_only() -> None:
+    """Mutant docker-config-world-readable: the docker config gets registry passwords at boot, the kubeconfig a token."""
+    spec = group(credentials=(EcrCredentialHelper(), StaticCredentials("registry.example.com"), KubernetesSecrets()))
+    node = render(planned(spec), CLUSTER, SECRETS)
+    modes = {f.path: f.mode for f in node.files}
+    assert modes["/root/.docker/config.json"] == 0o600
+    assert modes["/etc/soci-snapshotter-grpc/kubeconfig"] == 0o600
+    puts = {line.split()[1]: line.split()[2] for line in node.script.splitlines() if line.startswith("put ")}
+    assert puts["/root/.docker/config.json"] == "0600" and puts["/etc/soci-snapshotter-grpc/kubeconfig"] == "0600"
+    assert spec.credential(CredentialKind.STATIC) is not None
+
+
+
+def test_fallback_without_credentials_gets_the_rotating_ecr_helper_on_the_node() -> None:
+    """Mutant fallback-default-credentials-cri-proxy, in the node's files: fallback lazily loads, so its default is the rotating
+    ECR helper for the cluster's own registry, not cri-proxy (whose credentials expire after ~12 h on ECR, soci#1084)."""
+    import json
+
+    spec = group(pull_mode=PullMode.LAZY_WITH_PARALLEL_FALLBACK, soci_source=UpstreamRelease())
+    node = render(planned(spec), CLUSTER, SECRETS)
+    docker = json.loads(node.file("/root/.docker/config.json").content)
+    assert docker == {"credHelpers": {"111122223333.dkr.ecr.us-west-2.amazonaws.com": "ecr-login"}}
+    assert "cri_keychain" not in tomllib.loads(node.file("/etc/soci-snapshotter-grpc/config.toml").content)
+    assert "config" not in node.nodeconfig["spec"].get("kubelet", {})  # no imageServiceEndpoint: the kubelet talks to containerd
+
+
+
+def test_china_partition_keeps_explicit_hosts() -> None:
+    spec = NodeGroupSpec(name="cn", kubernetes_version="1.33", ami=AmiPin(release="v20260714"), instance_types=("m7i.xlarge",),
+                         credentials=(EcrCredentialHelper(("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn", "{account}.dkr.ecr.{region}.amazonaws.com")),))
+    china = replace(CLUSTER, region="cn-north-1", partition="aws-cn", account_id="444455556666")
+    import json
+
+    docker = json.loads(render(planned(spec), china, SECRETS).file(DOCKER_CONFIG).content)
+    assert docker == {"credHelpers": {"123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn": "ecr-login", "444455556666.dkr.ecr.cn-north-1.amazonaws.com.cn": "ecr-login"}}
+
+
+
+def test_cluster_values_are_refused_when_malformed() -> None:
+    spec = NodeGroupSpec(name="c", kubernetes_version="1.33", ami=AmiPin(release="v20260714"), instance_types=("m7i.xlarge",))
+    for bad in (replace(CLUSTER, endpoint="https://x\n"), replace(CLUSTER, account_id="1234"), replace(CLUSTER, certificate_authority="a'b")):
+        with pytest.raises(SpecError, match="refusing to put it into user data"):
+            render(planned(spec), bad, SECRETS)
+    assert isinstance(CLUSTER, ClusterInfo)
+
