@@ -8,6 +8,7 @@ preview with its key path (``nodeGroups[1].instanceTypes[0]``) and what is accep
 from __future__ import annotations
 
 import gc
+from collections.abc import Sequence
 from typing import Any
 
 import pulumi
@@ -21,7 +22,7 @@ gc.freeze()
 gc.set_threshold(5000, 10, 10)
 
 
-def network(name: str, stack: StackSpec, tags: dict[str, str]) -> tuple[pulumi.Input[str], pulumi.Input[list[str]], pulumi.Input[list[str]] | None]:
+def network(name: str, stack: StackSpec, tags: dict[str, str]) -> tuple[pulumi.Input[str], pulumi.Input[Sequence[str]], pulumi.Input[Sequence[str]] | None]:
     """The VPC: existing IDs as given, or a new awsx VPC (public + private subnets per AZ, tagged for load balancers)."""
     vpc = stack.vpc
     if vpc.vpc_id is not None:
