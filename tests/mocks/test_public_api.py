@@ -181,3 +181,20 @@ def test_spec_errors_keep_their_path_and_message() -> None:
     with pytest.raises(SpecError) as e:
         NodeGroupSpec(name="lazy", ami=AmiPin(release="v20260714"), instance_types=("m7i.xlarge", "m7i.xlarge"))
     assert (e.value.path, e.value.message) == ("NodeGroupSpec(name='lazy').instanceTypes", "lists a type twice")
+
+
+def _readme_programs() -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Using the component in another program"):].split("\n## ", 1)[0]
+    return [block.split("```", 1)[0] for block in section.split("```python\n")[1:]]
+
+
+@pytest.mark.parametrize("index", range(len(_readme_programs())))
+def test_the_readme_programs_run(index: int) -> None:
+    """The README's examples are programs: each runs under mocks against the public API."""
+    code = _readme_programs()[index]
+    mocks = SociMocks(clusters={"team-cluster": FakeCluster(name="team-cluster"), "platform": FakeCluster(name="platform")})
+    config = {"net:vpcId": "vpc-0123456789abcdef0", "net:privateSubnetIds": '["subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2"]'}
+    with mocked(mocks, config) as m:
+        run(lambda: exec(compile(code.replace("subnet-...", "subnet-0aaaaaaaaaaaaaaa1"), f"README[{index}]", "exec"), {}))  # noqa: S102
+    assert m.of_type("aws:ec2/launchTemplate:LaunchTemplate") or m.of_type("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass")
