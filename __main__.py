@@ -105,6 +105,9 @@ def main() -> None:
     pulumi.export("clusterName", cluster.cluster_name)
     pulumi.export("region", stack.region)
     pulumi.export("vpcId", vpc_id)
+    # Run from this project's directory after `pulumi up`: proves through the Kubernetes API that every node of every group
+    # and pool runs SOCI as rendered (README: "Verify your cluster").
+    pulumi.export("verify", f"python -m soci_component verify --stack {pulumi.get_stack()}")
 
     def describe(name: str) -> dict[str, Any]:
         group = cluster.node_groups[name]

@@ -31,6 +31,8 @@ from .nodes import Membership, plain_region
 __all__ = ["TOKEN", "SociCluster", "SociClusterArgs"]
 
 TOKEN = "soci-eks:index:SociCluster"
+VERIFY_ROLE = "soci-eks-verify"
+"""Name of the ClusterRole (and its binding) for ``verify`` (``ClusterSpec.verify_groups``)."""
 
 
 @dataclass
@@ -104,10 +106,11 @@ class SociCluster(pulumi.ComponentResource):
         self.cluster_name = pulumi.Output.from_input(self.attachment.name)
         self.oidc_provider_arn = self.cluster.oidc_provider_arn
         self.kubernetes_provider = None
-        if pools or any(s.credential(CredentialKind.KUBERNETES_SECRETS) is not None for s in groups):
+        if pools or c.verify_groups or any(s.credential(CredentialKind.KUBERNETES_SECRETS) is not None for s in groups):
             import pulumi_kubernetes as k8s
 
             self.kubernetes_provider = k8s.Provider(f"{name}-k8s", kubeconfig=self.cluster.kubeconfig_json, opts=child)
+        self._verify_access(name, c)
         environment = AwsEnvironment.lookup(pulumi.InvokeOutputOptions(parent=self))
         region = plain_region(opts)
         self._soci_members = {
@@ -148,6 +151,21 @@ class SociCluster(pulumi.ComponentResource):
             raise failure(e) from None
         for w in rules.stack_warnings_for(len(groups)):
             pulumi.log.warn(w, resource=self)
+
+    def _verify_access(self, name: str, c: ClusterSpec) -> None:
+        """The read-only ClusterRole ``verify`` needs, bound to ``cluster.verify_groups`` (none when empty)."""
+        if not c.verify_groups:
+            return
+        import pulumi_kubernetes as k8s
+
+        from ..verify import rbac
+
+        opts = pulumi.ResourceOptions(parent=self, provider=self.kubernetes_provider)
+        role = rbac.cluster_role(VERIFY_ROLE)
+        binding = rbac.cluster_role_binding(VERIFY_ROLE, VERIFY_ROLE, groups=c.verify_groups)
+        made = k8s.rbac.v1.ClusterRole(f"{name}-verify", metadata=role["metadata"], rules=role["rules"], opts=opts)
+        k8s.rbac.v1.ClusterRoleBinding(f"{name}-verify", metadata=binding["metadata"], role_ref=binding["roleRef"], subjects=binding["subjects"],
+                                       opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[made])))
 
     def _control_plane(self, name: str, args: SociClusterArgs) -> eks.Cluster:
         c = args.cluster

@@ -34,6 +34,7 @@ _cluster = build(ClusterSpec, {
     "publicAccessCidrs": ("public_access_cidrs", list_of(text)),
     "serviceCidr": ("service_cidr", text),
     "enabledLogTypes": ("enabled_log_types", list_of(enum(LogType))),
+    "verifyGroups": ("verify_groups", list_of(text)),
 }, required=("name", "kubernetesVersion"))  # fmt: skip
 _VPC = {
     "cidr": ("cidr", text),

@@ -14,6 +14,7 @@ from .pool import NodePoolSpec
 from .soci import StaticCredentials
 from .values import (
     CLUSTER_NAME_RE,
+    K8S_GROUP_RE,
     K8S_VERSION_RE,
     REGION_RE,
     SUBNET_ID_RE,
@@ -43,8 +44,18 @@ class ClusterSpec(Checked):
     """Kubernetes service range: private, /12 to /24, not overlapping the VPC (nodes derive the DNS IP from it)."""
     enabled_log_types: tuple[LogType, ...] = (LogType.API, LogType.AUDIT, LogType.AUTHENTICATOR)
     """Control-plane logs sent to CloudWatch."""
+    verify_groups: tuple[str, ...] = ()
+    """Kubernetes groups that may run ``python -m soci_component verify`` (a read-only ClusterRole bound to them: nodes,
+    ``nodes/proxy``, pods, events — ``nodes/proxy`` reaches every kubelet endpoint, so name trusted groups only). Empty:
+    none is created; cluster admins can verify anyway."""
 
     def _check(self) -> None:
+        for i, g in enumerate(self.verify_groups):
+            check_match(f"verifyGroups[{i}]", g, K8S_GROUP_RE, "a Kubernetes group name: 1-253 letters, digits and . _ : @ / -")
+            if g.startswith("system:"):
+                raise SpecError(f"verifyGroups[{i}]", f"{short(g)}: 'system:' groups are Kubernetes' own; bind verify's role to a group of your users")
+        if len(set(self.verify_groups)) != len(self.verify_groups):
+            raise SpecError("verifyGroups", "lists a group twice")
         check_match("name", self.name, CLUSTER_NAME_RE, "a cluster name of letters, digits, '-' and '_' (at most 100, starting with a letter or digit)")
         check_match("kubernetesVersion", self.kubernetes_version, K8S_VERSION_RE, "a Kubernetes minor version as a quoted string, e.g. '1.33'")
         if not self.public_access_cidrs:

@@ -45,6 +45,7 @@ SUBNET_ID_RE = re.compile(r"subnet-([0-9a-f]{8}|[0-9a-f]{17})")
 VPC_ID_RE = re.compile(r"vpc-([0-9a-f]{8}|[0-9a-f]{17})")
 REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]")
 CLUSTER_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
+K8S_GROUP_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/-]{0,252}")
 
 INT64_MAX = 2**63 - 1
 

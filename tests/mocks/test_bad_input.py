@@ -306,6 +306,8 @@ CASES: list[tuple[str, Mutation, str, str]] = [
     ("ami-unknown-release", group(ami={"release": "v20990101"}), f"{P}.ami.release", "not in the AMI catalogue"),
     ("ami-refused", group(ami={"release": "v20260505"}), f"{P}.ami.release", "deadlocks"),
     ("ami-old-containerd", group(ami={"release": "v20240729"}, kubernetesVersion="1.30", sociSource=RELEASE), f"{P}.ami.release", "SOCI needs containerd >= 1.7.16"),
+    ("verify-system-group", at("soci-eks:cluster.verifyGroups", ["system:masters"]), "cluster.verifyGroups[0]", "Kubernetes' own"),
+    ("verify-group-twice", at("soci-eks:cluster.verifyGroups", ["sre", "sre"]), "cluster.verifyGroups", "lists a group twice"),
     # 7b. ports outside 1..65535, in every place a host or URL is written
     ("port-0-static", group(credentials=[{"type": "static", "registry": "r.example.com:0"}]), f"{P}.credentials[0].registry", "port 0 is not a TCP port"),
     ("port-65536-static", group(credentials=[{"type": "static", "registry": "r.example.com:65536"}]), f"{P}.credentials[0].registry", "not a TCP port"),

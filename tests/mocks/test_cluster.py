@@ -162,3 +162,27 @@ def test_preview_of_a_new_cluster_fails_for_too_small_fast_image_pull_instances(
         with pytest.raises(Exception, match=r"nodeGroups\[0\]\.instanceTypes: pull mode 'parallel' .* Too small: c6i\.large \(instanceTypes\[1\]: 2 vCPU, 4 GiB\)"):
             run(program)
     assert sorted(a["instanceType"] for a in m.calls_to("aws:ec2/getInstanceType:getInstanceType")) == ["c6i.large", "m7i.2xlarge"]
+
+
+def test_verify_access_is_a_read_only_role_bound_to_the_named_groups(m: SociMocks) -> None:
+    def program() -> Any:
+        SociCluster("soci", args(al2023("lazy"), cluster={"verify_groups": ("platform-team", "sre")}))
+
+    run(program)
+    (role,) = m.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")
+    (binding,) = m.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding")
+    rules = unwrap(role.inputs["rules"])
+    assert sorted((tuple(r["resources"]), tuple(r["verbs"])) for r in rules) == [
+        (("nodes",), ("get", "list")), (("nodes/proxy",), ("get",)), (("pods", "events"), ("list",))], "read-only: nothing but get/list"
+    assert unwrap(role.inputs["metadata"])["name"] == unwrap(binding.inputs["roleRef"])["name"] == "soci-eks-verify"
+    assert [s["name"] for s in unwrap(binding.inputs["subjects"])] == ["platform-team", "sre"]
+    assert all(s["kind"] == "Group" for s in unwrap(binding.inputs["subjects"]))
+
+
+def test_no_verify_role_unless_groups_are_named(m: SociMocks) -> None:
+    def program() -> Any:
+        SociCluster("soci", args(al2023("lazy")))
+
+    run(program)
+    assert m.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole") == []
+    assert m.of_type("pulumi:providers:kubernetes") == [], "no Kubernetes provider is needed"

@@ -113,6 +113,7 @@ def test_every_stack_deploys_what_its_config_says(stack_file: Path) -> None:
     is_secret, kubeconfig = out["kubeconfig"]
     assert is_secret and json.loads(kubeconfig)["clusters"][0]["name"] == stack.cluster.name
     assert out["clusterName"] == stack.cluster.name and out["region"] == stack.region
+    assert out["verify"] == "python -m soci_component verify --stack test", "the exact verify command for this stack"
     assert set(out["nodeGroups"]) == {s.name for s in stack.node_groups}
     for spec in stack.node_groups:
         got = out["nodeGroups"][spec.name]
