@@ -4,8 +4,9 @@
 A node belongs to a node group or pool by its provisioner's label — ``karpenter.sh/nodepool`` for a pool,
 ``eks.amazonaws.com/nodegroup`` (the EKS name from the stack's outputs, or the name Pulumi gives a
 :class:`~soci_component.SociCluster`'s group) for a node group — or, for node groups, by carrying every label the
-component gives that group's nodes when it is the only group (or the most specific) whose labels it carries. A node
-found through the provisioner's label but without the component's labels fails the ``labels`` check.
+component gives that group's nodes when it is the only group (or the most specific) whose labels it carries and no
+provisioner's label names another group. A node found through the provisioner's label but without the component's
+labels fails the ``labels`` check.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def assign(exps: Sequence[Expectation], nodes: Sequence[Mapping[str, Any]]) -> t
     for node in nodes:
         labels = _labels(node)
         owner = next(((e, how) for e in exps if (how := e.owns(labels))), None)
-        if owner is None and KARPENTER_POOL_LABEL not in labels:
+        if owner is None and KARPENTER_POOL_LABEL not in labels and EKS_NODEGROUP_LABEL not in labels:  # a provisioner's label naming another group wins
             fits = [e for e in exps if e.kind is Kind.NODE_GROUP and all(labels.get(k) == v for k, v in e.labels.items())]
             best = max((len(e.labels) for e in fits), default=0)
             fits = [e for e in fits if len(e.labels) == best]

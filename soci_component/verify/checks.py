@@ -92,16 +92,24 @@ def os_image(exp: Expectation, info: Mapping[str, Any]) -> Check:
 
 
 def kubelet_proxy(obs: NodeObservation) -> Check:
-    errs = [g.error for g in (obs.configz, obs.summary) if g.error is not None]
+    """Does the kubelet answer through the API server's node proxy? (An error the kubelet itself answers with is the
+    check that asked for it, not this one.)"""
+    errs = [g.error for g in (obs.configz, obs.summary) if g.error is not None and g.error.kind in (ErrorKind.FORBIDDEN, ErrorKind.PROXY)]
     if not errs:
         return Check("kubelet-proxy", Status.PASS, "the kubelet answers through the API server's node proxy (/configz, /stats/summary)")
     e = errs[0]
     if e.kind is ErrorKind.FORBIDDEN:
         return Check("kubelet-proxy", Status.FAIL, e.message, RBAC_FIX)
-    if len(errs) == 2:
-        return Check("kubelet-proxy", Status.FAIL, e.message, "the control plane reaches the kubelet on the node's InternalIP, port 10250: check the node is up "
-                                                              "(Ready) and its security groups allow the cluster security group")
-    return Check("kubelet-proxy", Status.WARN, e.message)
+    return Check("kubelet-proxy", Status.FAIL, e.message, "the control plane reaches the kubelet on the node's InternalIP, port 10250: check the node is up "
+                                                          "(Ready) and its security groups allow the cluster security group")
+
+
+def _unread(check_id: str, got: Got, what: str) -> Check:
+    """A check whose source could not be read: a failure when the kubelet answered with an error; otherwise ``info`` (the
+    ``kubelet-proxy`` check fails for an unreachable kubelet or missing RBAC)."""
+    if got.error is not None and got.error.kind is ErrorKind.SERVER:
+        return Check(check_id, Status.FAIL, f"the kubelet could not report {what}: {got.error.message}", "see the kubelet's log on the node")
+    return Check(check_id, Status.INFO, f"not checked: {got.error.message if got.error else f'the kubelet reported no {what}'}")
 
 
 def _kubeletconfig(got: Got) -> Mapping[str, Any] | None:
@@ -114,7 +122,7 @@ def _kubeletconfig(got: Got) -> Mapping[str, Any] | None:
 def image_service(exp: Expectation, got: Got) -> Check:
     kc = _kubeletconfig(got)
     if kc is None:
-        return Check("image-service", Status.INFO, f"not checked: {got.error.message if got.error else '/configz has no kubeletconfig'}")
+        return _unread("image-service", got, "its configuration (/configz)")
     runtime = str(kc.get("containerRuntimeEndpoint") or "")
     effective = str(kc.get("imageServiceEndpoint") or "") or runtime
     shown = f"the kubelet's image service is {effective}" + (" (its runtime endpoint; imageServiceEndpoint unset)" if not kc.get("imageServiceEndpoint") else "")
@@ -141,7 +149,7 @@ def image_service(exp: Expectation, got: Got) -> Check:
 def image_gc(got: Got) -> Check:
     kc = _kubeletconfig(got)
     if kc is None:
-        return Check("image-gc", Status.INFO, f"not checked: {got.error.message if got.error else '/configz has no kubeletconfig'}")
+        return _unread("image-gc", got, "its configuration (/configz)")
     high, low = kc.get("imageGCHighThresholdPercent", 85), kc.get("imageGCLowThresholdPercent", 80)
     shown = f"imageGCHighThresholdPercent={high}, imageGCLowThresholdPercent={low}"
     if not isinstance(high, int) or not isinstance(low, int) or high >= 100 or not 0 <= low < high:
@@ -150,9 +158,20 @@ def image_gc(got: Got) -> Check:
     return Check("image-gc", Status.PASS, f"{shown}: the kubelet removes unused images above {high} % of the image filesystem")
 
 
+EXPORTS_FIX = ("every rendered config sets [proxy_plugins.soci.exports] root to SOCI's root: this node's containerd config is not ours (or its "
+               "containerd predates 1.7.16): roll the group")
+
+
 def image_fs(exp: Expectation, got: Got) -> Check:
+    if got.error is not None and got.error.kind is ErrorKind.SERVER:
+        said = got.error.message
+        if ".snapshotter.v1.soci" in said or "imageFs" in said:
+            return Check("image-fs", Status.FAIL, f"the kubelet cannot measure containerd's image filesystem ({said}). containerd names "
+                                                  "<root>/io.containerd.snapshotter.v1.soci, which does not exist, when SOCI's proxy plugin has no "
+                                                  "exports.root: the kubelet's stats, image GC and ephemeral-storage eviction cannot see the disk SOCI fills",
+                         EXPORTS_FIX)
     if not got.ok or not isinstance(got.value, dict):
-        return Check("image-fs", Status.INFO, f"not checked: {got.error.message if got.error else 'no summary'}")
+        return _unread("image-fs", got, "its image filesystem (/stats/summary)")
     node = got.value.get("node") or {}
     fs = (node.get("runtime") or {}).get("imageFs")
     if not isinstance(fs, dict):
@@ -164,8 +183,7 @@ def image_fs(exp: Expectation, got: Got) -> Check:
                                               "that does not exist. With SOCI that is the proxy plugin without exports.root: containerd then reports "
                                               "<containerd root>/io.containerd.snapshotter.v1.soci instead of SOCI's root, and the kubelet's image GC and "
                                               "ephemeral-storage eviction cannot see the disk SOCI fills",
-                     f"every rendered config sets [proxy_plugins.soci.exports] root = {exp.soci_root!r}: this node's containerd config is not "
-                     "ours (or its containerd predates 1.7.16): roll the group")
+                     EXPORTS_FIX)
     root = node.get("fs") or {}
     where = "the node's root filesystem" if root.get("capacityBytes") == cap else "a filesystem of its own (not the node's root filesystem)"
     return Check("image-fs", Status.PASS, f"image filesystem {size(cap)}, {size(avail or 0)} available, {size(used or 0)} used by containerd's "

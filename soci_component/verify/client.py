@@ -149,8 +149,10 @@ class KubeClient:
                                                      "e.g. `aws sso login`, and check the IAM identity has an access entry)", status=status)
         if status == 403:
             return KubeError(ErrorKind.FORBIDDEN, f"RBAC: not allowed to {access} ({message or 'forbidden'})", access=access, status=status)
-        if proxy and status in (500, 502, 503, 504):
+        if proxy and (status in (502, 503, 504) or "error trying to reach service" in message):
             return KubeError(ErrorKind.PROXY, f"the API server could not reach {proxy} through its node proxy ({status}: {message or 'no answer'})", status=status)
+        if proxy:
+            return KubeError(ErrorKind.SERVER, f"{proxy} answered {status}: {message or 'no message'}", status=status)
         if status == 404:
             return KubeError(ErrorKind.NOT_FOUND, f"{method} {path}: not found ({message or 404})", status=status)
         return KubeError(ErrorKind.SERVER, f"{method} {path}: {status} {message}".strip(), status=status)
