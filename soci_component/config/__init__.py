@@ -141,6 +141,8 @@ def _registry_credentials(v: Any, statics: tuple[str, ...], stack_file: bool) ->
         where = key("registryCredentials", reg)
         if isinstance(val, dict) and set(val) == {"secure"}:
             continue
+        if not isinstance(val, dict):  # _mapping would quote a string value: it may be the password itself
+            raise SpecError(where, f"expected a mapping with keys username, password (set as secrets); got {_type_name(val)} (value not shown)")
         entry = _mapping(val, where, ("username", "password"), required=("username", "password"))
         for k, x in entry.items():
             if not (isinstance(x, str) or (isinstance(x, dict) and set(x) == {"secure"})):
