@@ -219,7 +219,11 @@ def check_tags(path: str, tags: Mapping[str, str], reserved: int = 0) -> None:
         check_text(where, v, "a string tag value")
         if not 1 <= len(k) <= 128 or not _TAG_RE.fullmatch(k):
             raise SpecError(where, f"{short(k)} is not an AWS tag key: 1-128 letters, digits, spaces and _ . : / = + - @")
+        # "Don't use aws:, AWS:, or any upper or lowercase combination of such as a prefix for either keys or values"
+        # (EC2 User Guide, tag restrictions).
         if k.lower().startswith("aws:"):
-            raise SpecError(where, "tag keys starting with 'aws:' are reserved for AWS")
+            raise SpecError(where, "tag keys starting with 'aws:' (in any letter case) are reserved for AWS")
+        if isinstance(v, str) and v.lower().startswith("aws:"):
+            raise SpecError(where, f"{short(v)}: tag values starting with 'aws:' (in any letter case) are reserved for AWS")
         if len(v) > 256 or not _TAG_RE.fullmatch(v):
             raise SpecError(where, f"{short(v)} is not an AWS tag value: at most 256 letters, digits, spaces and _ . : / = + - @")
