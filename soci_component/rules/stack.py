@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from .. import ami, naming
-from ..errors import SpecError, join
+from ..errors import SpecError, join, key
 from ..spec import (
     NodePoolSpec,
     NodeSpec,
@@ -67,8 +67,24 @@ def stack_warnings_for(node_groups: int) -> list[str]:
     return []
 
 
+KARPENTER_RESTRICTED_TAGS = ("eks:eks-cluster-name", "karpenter.sh/nodepool", "karpenter.sh/nodeclaim", "karpenter.k8s.aws/ec2nodeclass")
+"""Tag keys the EC2NodeClass CRD refuses in ``spec.tags``, with any key starting ``kubernetes.io/cluster``
+(karpenter-provider-aws v1.15.0, pkg/apis/crds/karpenter.k8s.aws_ec2nodeclasses.yaml: "tag contains a restricted tag matching ...")."""
+
+
+def check_pool_tags(tags: Mapping[str, str], path: str = "tags") -> None:
+    """Tags that go onto an EC2NodeClass: the API server refuses the keys Karpenter sets itself (``up`` would fail there)."""
+    for k in tags:
+        if k in KARPENTER_RESTRICTED_TAGS or k.startswith("kubernetes.io/cluster"):
+            raise SpecError(key(path, k), "is set by Karpenter or EKS on what it launches, and the EC2NodeClass of every node pool carries the stack's tags: "
+                                          f"Karpenter refuses an EC2NodeClass with it (restricted: {', '.join(KARPENTER_RESTRICTED_TAGS)}, kubernetes.io/cluster/*); "
+                                          "remove it or use another key")
+
+
 def check_stack(stack: StackSpec) -> None:
-    """The stack's own rules (control-plane version, the nodes of the cluster: :func:`check_nodes`). The node rules
+    """The stack's own rules (control-plane version, the nodes of the cluster: :func:`check_nodes`, tags on pools). The node rules
     come after, per node, in :func:`soci_component.pipeline.plan_node`."""
     check_kubernetes_version(stack.cluster.kubernetes_version)
+    if stack.node_pools:
+        check_pool_tags(stack.tags)
     check_nodes(stack.cluster.kubernetes_version, paths_of(stack), stack.cluster.name)
