@@ -35,7 +35,7 @@ def _words(line: str) -> list[str]:
 def test_install_line_quotes_url_and_version() -> None:
     """Mutant script-install-unquoted: ';', '&', '|', '(' are valid in urlBase; unquoted they would run commands on the node."""
     url = "https://mirror.example.com/soci;reboot&x|y(z)"
-    spec = group(soci_source=UpstreamRelease(url_base=url, sha256={"amd64": "a" * 64}))
+    spec = group(soci_source=UpstreamRelease(version="0.15.0", url_base=url, sha256={"amd64": "a" * 64}))
     script = render(planned(spec), CLUSTER, SECRETS).script
     lines = [line for line in script.splitlines() if line.startswith("install_soci ")]
     assert len(lines) == 1
