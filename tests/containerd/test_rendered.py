@@ -7,10 +7,12 @@ soci-snapshotter, on a throwaway node (``tests/support/daemons.py``). What is as
 daemons themselves: ``containerd config dump``, ``ctr plugins ls``, the CRI plugin's own start-up
 lines, and a snapshot prepared through containerd that soci has to make.
 
-The daemons are Debian's (``scripts/fetch-daemons``): containerd 1.7.24 stands for the 1.7 AMIs
-(1.7.27 in the catalogue), 2.1.9 for the 2.x ones (2.1.4, 2.2.4), and soci-snapshotter 0.4.1 for
-whatever SOCI the node runs (0.4.1 ignores the newer keys, e.g. ``[pull_modes]``, without a word,
-so for soci the test is "starts, serves, and containerd reaches it through the rendered wiring").
+The daemons are built from their Go modules (``scripts/build-go-daemons``): containerd 1.7.27 for the
+1.7 AMIs, 2.2.4 for the 2.x ones (2.1.4, 2.2.4), and the SOCI the scenario's node runs
+(``tests.node.lazy.soci_key``): the pinned release (0.16.1 by default, 0.15.0 where pinned) or, for
+the AMI's package, 0.15.0. SOCI ignores keys it does not know without a word, so for soci the test is
+"starts, serves, and containerd reaches it through the rendered wiring"; that every rendered key is a
+field SOCI knows is ``tests/node/test_lazy_e2e.py``'s test.
 Bottlerocket scenarios render settings, not files: not exercised here.
 """
 
@@ -21,12 +23,13 @@ import re
 
 import pytest
 
-from soci_component import rules
+from soci_component import pipeline
 from soci_component.ami import NodeProfile
 from soci_component.errors import SpecError
 from soci_component.render import plan
 from soci_component.spec import SOCI_SOCKET, AmiPin
 from tests.containerd.test_harness import V2_SOCI
+from tests.node.lazy import soci_key
 from tests.support.daemons import Containerd, CriView, DaemonFailed, Node, Soci, containerd_daemon, cri_images
 from tests.support.scenarios import PINS, SCENARIOS, al2023_scenarios
 
@@ -74,11 +77,12 @@ def check_containerd(ctd: Containerd, soci: Soci) -> None:
     assert f"{soci.root}/snapshotter/snapshots/" in mounts, mounts
 
 
-def start_node_daemons(node: Node, containerd_config: str, soci_config: str, line: str, soci_root: str) -> tuple[Containerd, Soci]:
-    # containerd first: soci 0.4.1 with [content_store] type = "containerd" dials containerd at start
+def start_node_daemons(node: Node, containerd_config: str, soci_config: str, line: str, soci_root: str, soci: str = "soci") -> tuple[Containerd, Soci]:
+    """containerd, then SOCI (the ``daemon()`` key ``soci``) as a node starts them."""
+    # containerd first: with [content_store] type = "containerd" SOCI dials containerd at start
     ctd = Containerd(node, line, containerd_config, start=False)
     ctd.start()
-    soci = Soci(node, soci_config, root=soci_root)
+    soci = Soci(node, soci_config, root=soci_root, key=soci)
     soci.start()
     return ctd, soci
 
@@ -93,7 +97,7 @@ def test_rendered_node_runs_soci(node, name):
     files.pop(SOCI_KUBECONFIG, None)
     node.install_tree(files)  # docker config (soci's HOME is the node's /root), units: inert here
 
-    ctd, soci = start_node_daemons(node, containerd_config, soci_config, line_of(scenario.profile), scenario.spec.tuning.root)
+    ctd, soci = start_node_daemons(node, containerd_config, soci_config, line_of(scenario.profile), scenario.spec.tuning.root, soci_key(rendered))
     assert ctd.node.socket(SOCI_SOCKET) == soci.address
     assert soci.process.running(), soci.process.log_tail()
     assert [e for e in soci.log_problems() if e.get("level") in ("error", "fatal", "panic")] == []
@@ -146,7 +150,7 @@ def test_containerd16_is_refused_before_anything_is_rendered():
         plan(scenario.spec, profile)
     raw = dataclasses.replace(scenario.spec, ami=AmiPin(ami_id="ami-0123456789abcdef0", containerd_version=version))
     with pytest.raises(SpecError, match=rf"containerd {re.escape(version)}") as e:
-        plan(raw, rules.profile(raw))
+        pipeline.plan_node(raw)
     assert e.value.path.endswith("containerdVersion")
 
 

@@ -2,8 +2,9 @@
 index, and real soci-snapshotter + containerd started with the *rendered* configs.
 
 Built on ``tests/support/daemons.py`` (``Node``, ``Soci``, ``Containerd``, ``Registry``, ``make_tls``), with
-the programs the pinned AMIs run: soci-snapshotter 0.15.0 and containerd 2.2.4 / 1.7.27, built from
-their Go modules (``scripts/build-go-daemons``).
+the programs the pinned AMIs run, built from their Go modules (``scripts/build-go-daemons``): containerd
+2.2.4 / 1.7.27, and the SOCI the scenario names (:func:`soci_key`): its pinned release (0.16.1 by default,
+0.15.0 where pinned) or the AMI package's 0.15.0.
 
 The image is published three ways (:func:`publish`):
 - ``ref``: a **SOCI v2 index** (``soci convert``: an OCI image index holding the image manifest and
@@ -39,7 +40,7 @@ from soci_component.render.paths import DOCKER_CONFIG as DOCKER_CONFIG_PATH
 from soci_component.render.paths import SOCI_CONFIG as SOCI_CONFIG_PATH
 from tests.node import images
 from tests.node.images import Image
-from tests.support.daemons import Containerd, Node, Registry, Soci, Tls, make_tls
+from tests.support.daemons import Containerd, DaemonsMissing, Node, Registry, Soci, Tls, index, make_tls
 from tests.support.scenarios import SCENARIOS
 
 HOST = "niab-registry.test"
@@ -51,9 +52,33 @@ CRI_CLIENT = Path(__file__).resolve().parent / "cri_client.py"
 K8S = "k8s.io"
 
 
+def soci_key(b: NodeBootstrap) -> str:
+    """The built SOCI a node of this bootstrap runs (a ``daemon()`` key): the pinned release's version for a
+    ``release`` source, the AMI package's otherwise."""
+    return soci_key_for(b.report.soci.version)
+
+
+def soci_key_for(version: str | None) -> str:
+    """``'0.16.1'`` -> the key of the SOCI built at that version (``soci-0.16``); None (the AMI's package) ->
+    ``soci``, the version the catalogue says the pinned AMIs ship (0.15.0)."""
+    if version is None:
+        return "soci"
+    keys = built_soci_keys()
+    for key in keys:
+        if index()[key].version == version:
+            return key
+    raise DaemonsMissing(f"no soci-snapshotter {version} among the built ones ({', '.join(f'{k}: {index()[k].version}' for k in keys)}); "
+                         "scripts/build-go-daemons builds the versions the tests run")
+
+
+def built_soci_keys() -> list[str]:
+    """Every soci-snapshotter built from its Go module (``soci-0.15``, ``soci-0.16``...)."""
+    return sorted(k for k in index() if re.fullmatch(r"soci-\d+\.\d+", k))
+
+
 def containerd_line(b: NodeBootstrap) -> str:
     """The containerd line of the scenario's AMI (built: 1.7.27 for 1.7.x, 2.2.4 for 2.x)."""
-    return "1.7" if b.profile["containerdVersion"].startswith("1.") else "2"
+    return "1.7" if b.report.containerd_version.startswith("1.") else "2"
 
 
 @dataclass
@@ -330,7 +355,8 @@ def lazy_node(
         dc = docker_config_for(b, pub.registry.host)
         if dc is not None:
             node.write(DOCKER_CONFIG_PATH, dc, 0o600)
-        soci = Soci(node, b.file(SOCI_CONFIG_PATH).content, env={**ca_env, "PATH": f"{helper_dir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", **(soci_env or {})})
+        soci = Soci(node, b.file(SOCI_CONFIG_PATH).content, env={**ca_env, "PATH": f"{helper_dir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", **(soci_env or {})},
+                    key=soci_key(b))
         config = b.file(CONTAINERD_CONFIG_PATH).content
         if snapshotter != "soci":
             config = _with_cri_snapshotter(config, snapshotter)
@@ -375,4 +401,5 @@ def soci_config_keys(binary: Path) -> set[str]:
     return {m.decode() for m in re.findall(rb'toml:"([a-z0-9_]+)"', data)}
 
 
-__all__ = ["HOST", "USER", "REPO", "LazyNode", "Published", "lazy_node", "publish", "read_with_timeout", "soci_config_keys", "sha256_of"]
+__all__ = ["HOST", "USER", "REPO", "LazyNode", "Published", "built_soci_keys", "lazy_node", "publish", "read_with_timeout", "soci_config_keys", "soci_key", "soci_key_for",
+           "sha256_of"]

@@ -2,10 +2,12 @@
 
 Each test boots a fresh node filesystem (``sandbox.NodeSandbox``: overlayfs over ``/`` in a private
 mount namespace) and runs the script exactly as rendered. Only the node's external commands are
-shimmed (``systemctl`` — which really starts the installed soci-snapshotter 0.4.1 on the socket the
+shimmed (``systemctl`` — which really starts the installed soci-snapshotter on the socket the
 script waits for —, ``dnf``, ``aws``, ``journalctl``, and ``sleep``, which is time-scaled); the SOCI
 release is downloaded with the node's own ``curl`` from a server on 127.0.0.1 that plays the
-release site.
+release site. The SOCI that runs is the one built from its Go module (``scripts/build-go-daemons``):
+the release tarball holds the pinned version's (0.16.1, the default), the AMI holds the package's
+(0.15.0, what the catalogue says the AMIs ship).
 """
 
 from __future__ import annotations
@@ -26,25 +28,26 @@ from soci_component.render.paths import AMI_BINARY, RELEASE_BINARY
 from soci_component.render.paths import DOCKER_CONFIG as DOCKER_CONFIG_PATH
 from soci_component.render.paths import SOCI_CONFIG as SOCI_CONFIG_PATH
 from soci_component.render.paths import SOCI_KUBECONFIG as SOCI_KUBECONFIG_PATH
-from soci_component.spec import DEFAULT_SOCI_ROOT, DEFAULT_SOCI_VERSION, SOCI_SOCKET, CredentialKind, NodeGroupSpec, StaticCredentials, UpstreamRelease
+from soci_component.spec import DEFAULT_SOCI_VERSION, SOCI_SOCKET, CredentialKind, NodeGroupSpec, StaticCredentials, UpstreamRelease
 from tests.node.al2023 import AMI_SOCI_SERVICE as AMI_SERVICE
 from tests.node.al2023 import AMI_SOCI_SOCKET as AMI_SOCKET
-from tests.node.binaries import find
+from tests.node.lazy import soci_key_for
 from tests.node.release_server import ReleaseServer, publish, release_tarball
 from tests.node.sandbox import Entry, NodeSandbox, sha256
-from tests.support.daemons import make_tls
+from tests.support.daemons import daemon, make_tls
 from tests.support.scenarios import CLUSTER, SCENARIOS, SECRETS
 
-VERSION = DEFAULT_SOCI_VERSION  # the scenarios' pinned release; the served tarball holds the real soci 0.4.1 from Debian
+VERSION = DEFAULT_SOCI_VERSION  # the scenarios' pinned release; the served tarball holds that SOCI as built
 TGZ = f"soci-snapshotter-{VERSION}-linux-amd64.tar.gz"
 ARCH = "amd64"
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 ECR_HELPER = "/usr/bin/docker-credential-ecr-login"
 
 # Scenarios that matter: both SOCI sources, every credential source, containerd 1.7 and 2.2,
-# a custom root (AMI drop-in) and a pinned checksum. Not the parallel (FastImagePull) scenarios: their
-# config uses content_store = "containerd", and soci 0.4.1 then blocks at start until containerd answers
-# (it never says READY=1 here); parallel pull needs SOCI >= 0.11 anyway.
+# a custom root (AMI drop-in) and a pinned checksum (its scenario pins 0.15.0: that SOCI is served).
+# Not the parallel (FastImagePull) scenarios: their config uses content_store = "containerd", and SOCI
+# then waits at start for containerd, which the sandbox does not run (tests/node/test_node_boot.py
+# boots them with containerd).
 BOOT_SCENARIOS = [
     "c17-lazy-ecr-ami",
     "c17-lazy-cri-release",
@@ -61,18 +64,28 @@ BOOT_SCENARIOS = [
 
 
 # -- fixtures ---------------------------------------------------------------------------------------
+def soci_binary(version: str | None) -> bytes:
+    """soci-snapshotter-grpc as built at ``version`` (None: the AMI package's)."""
+    return daemon(soci_key_for(version)).bin("soci-snapshotter-grpc").read_bytes()
+
+
 @pytest.fixture(scope="module")
 def soci_grpc() -> bytes:
-    return find("soci-snapshotter-grpc").read_bytes()
+    """The SOCI of the default release (what the ``good`` tree serves as ``VERSION``)."""
+    return soci_binary(VERSION)
 
 
 @pytest.fixture(scope="module")
 def release(tmp_path_factory: pytest.TempPathFactory, soci_grpc: bytes) -> Iterator[ReleaseServer]:
-    """Release trees: ``good`` (real soci 0.4.1), and one per way a download can be wrong."""
+    """Release trees: ``good`` (the real SOCI of each version a scenario pins), and one per way a download can be wrong."""
     root = tmp_path_factory.mktemp("release-site")
-    members = {"soci-snapshotter-grpc": (soci_grpc, 0o755), "soci": (b"#!/bin/sh\n", 0o755), "NOTICE.md": (b"notice\n", 0o644)}
-    good = release_tarball(members)
-    publish(root, "good", VERSION, ARCH, good)
+    pinned = {s.spec.soci_source.version for s in map(SCENARIOS.__getitem__, BOOT_SCENARIOS) if isinstance(s.spec.soci_source, UpstreamRelease)}
+    tarballs = {}
+    for version in sorted(pinned | {VERSION}):
+        grpc = soci_grpc if version == VERSION else soci_binary(version)
+        tarballs[version] = release_tarball({"soci-snapshotter-grpc": (grpc, 0o755), "soci": (b"#!/bin/sh\n", 0o755), "NOTICE.md": (b"notice\n", 0o644)})
+        publish(root, "good", version, ARCH, tarballs[version])
+    good = tarballs[VERSION]
     tampered = bytearray(good)
     tampered[len(tampered) // 2] ^= 0xFF
     name = publish(root, "tampered", VERSION, ARCH, bytes(tampered))
@@ -93,7 +106,7 @@ def release(tmp_path_factory: pytest.TempPathFactory, soci_grpc: bytes) -> Itera
     publish(root, "no-socket", VERSION, ARCH, release_tarball({"soci-snapshotter-grpc": (hang, 0o755)}))
     tls = make_tls(tmp_path_factory.mktemp("release-tls"), names=("localhost",), ips=("127.0.0.1",))
     with ReleaseServer(root, tls.cert, tls.key) as srv:
-        srv.good_sha256 = sha256(good)  # type: ignore[attr-defined]
+        srv.good_sha256 = {v: sha256(t) for v, t in tarballs.items()}  # type: ignore[attr-defined]  # version -> the good tarball's
         srv.ca = tls.ca  # type: ignore[attr-defined]
         yield srv
 
@@ -131,13 +144,18 @@ def render(name: str, url_base: str, sha256_pin: str | None = None) -> NodeBoots
 
 
 def is_release(b: NodeBootstrap) -> bool:
-    return b.profile["soci"]["source"] == "release"
+    return b.report.soci.source == "release"
 
 
-def seed_ami(node: NodeSandbox, b: NodeBootstrap, soci_grpc: bytes) -> None:
+def scenario_soci(b: NodeBootstrap) -> bytes:
+    """The soci-snapshotter-grpc this node ends up running: the pinned release's, or the AMI package's."""
+    return soci_binary(b.report.soci.version if is_release(b) else None)
+
+
+def seed_ami(node: NodeSandbox, b: NodeBootstrap) -> None:
     """What an AL2023 AMI with the soci-snapshotter package has before the script runs."""
     if not is_release(b):
-        node.seed(AMI_BINARY, soci_grpc, 0o755)
+        node.seed(AMI_BINARY, soci_binary(None), 0o755)
         node.seed("/etc/systemd/system/soci-snapshotter.service", AMI_SERVICE)
         node.seed("/etc/systemd/system/soci-snapshotter.socket", AMI_SOCKET)
 
@@ -176,8 +194,7 @@ def expected_written(b: NodeBootstrap, soci_grpc: bytes, creds: dict[str, str]) 
 def assert_node_state(node: NodeSandbox, b: NodeBootstrap, spec: NodeGroupSpec, soci_grpc: bytes, creds: dict[str, str]) -> dict[str, Entry]:
     soci_root = spec.tuning.root
     written = node.written()
-    # soci 0.4.1 keeps its content store at /var/lib/soci-snapshotter-grpc/content whatever --root says
-    daemon_dirs = (soci_root + "/", DEFAULT_SOCI_ROOT + "/content/")
+    daemon_dirs = (soci_root + "/",)  # SOCI writes under its --root only (Debian's 0.4.1 also wrote /var/lib/soci-snapshotter-grpc/content)
     daemon_made = {p: e for p, e in written.items() if p.startswith(daemon_dirs) or p == SOCI_SOCKET}
     by_dnf = {p: e for p, e in written.items() if p == ECR_HELPER}
     by_script = {p: e for p, e in written.items() if p not in daemon_made and p not in by_dnf}
@@ -210,18 +227,18 @@ def assert_no_secret(creds: dict[str, str], *texts: str) -> None:
 
 # -- the boot, for real -----------------------------------------------------------------------------
 @pytest.mark.parametrize("name", BOOT_SCENARIOS)
-def test_boot_writes_renderer_files_starts_soci_and_is_idempotent(
-    name: str, node: NodeSandbox, release: ReleaseServer, soci_grpc: bytes, creds: dict[str, str]
-) -> None:
-    pin = release.good_sha256 if name.endswith("-pinned") else None  # type: ignore[attr-defined]
-    b = render(name, f"{release.url}/good", pin)
+def test_boot_writes_renderer_files_starts_soci_and_is_idempotent(name: str, node: NodeSandbox, release: ReleaseServer, creds: dict[str, str]) -> None:
     spec = SCENARIOS[name].spec
+    version = spec.soci_source.version if isinstance(spec.soci_source, UpstreamRelease) else None
+    pin = release.good_sha256[version] if name.endswith("-pinned") else None  # type: ignore[attr-defined]
+    b = render(name, f"{release.url}/good", pin)
+    soci_grpc = scenario_soci(b)
     soci_root = spec.tuning.root
     # The golden files/ tree is the same bytes (only the download URL differs in the script).
     for f in b.files:
         golden = GOLDEN / name / "files" / f.path.lstrip("/")
         assert golden.read_text() == f.content, f"golden {golden} is stale"
-    seed_ami(node, b, soci_grpc)
+    seed_ami(node, b)
     release.requests.clear()
 
     first = node.run(b.script)
@@ -239,13 +256,13 @@ def test_boot_writes_renderer_files_starts_soci_and_is_idempotent(
         environ = dict(kv.split("=", 1) for kv in Path(f"/proc/{pid1}/environ").read_text().split("\0") if "=" in kv)
         assert environ["DOCKER_CONFIG"] == "/root/.docker" and environ["HOME"] == "/root"
         pinned = bool(SCENARIOS[name].spec.soci_source.sha256)  # type: ignore[union-attr]
-        tgz = f"/good/v{VERSION}/soci-snapshotter-{VERSION}-linux-{ARCH}.tar.gz"
+        tgz = f"/good/v{version}/soci-snapshotter-{version}-linux-{ARCH}.tar.gz"
         assert release.requests == ([tgz] if pinned else [tgz, tgz + ".sha256sum"])
     elif soci_root != "/var/lib/soci-snapshotter-grpc":
         assert argv == [AMI_BINARY, "--address", SOCI_SOCKET, "--config", SOCI_CONFIG_PATH, "--root", soci_root]
     else:
         assert argv == [AMI_BINARY, "--address", SOCI_SOCKET]
-    assert (node.varlib / Path(soci_root).relative_to("/var/lib") / "snapshotter").is_dir(), "soci 0.4.1 initialised its root"
+    assert (node.varlib / Path(soci_root).relative_to("/var/lib") / "snapshotter").is_dir(), "SOCI initialised its root"
     assert '"level":"fatal"' not in node.daemon_log()
 
     calls = node.calls("systemctl")
@@ -266,7 +283,7 @@ def test_boot_writes_renderer_files_starts_soci_and_is_idempotent(
     pid2 = node.daemon_pid()
     assert pid2 and pid2 != pid1, "restart gives a fresh daemon"
     state2 = assert_node_state(node, b, spec, soci_grpc, creds)
-    daemon_dirs = (soci_root + "/", DEFAULT_SOCI_ROOT + "/")
+    daemon_dirs = (soci_root + "/",)
     files = {p: e for p, e in state1.items() if not p.startswith(daemon_dirs)}
     assert {p: e for p, e in state2.items() if not p.startswith(daemon_dirs)} == files
     assert node.calls("dnf") == []

@@ -1,8 +1,8 @@
 """Lazy loading end to end: the node's daemons with the rendered configs, a private registry, the CRI.
 
-Real soci-snapshotter 0.15.0 and containerd (1.7.27 for the containerd-1.7 profile, 2.2.4 for the
-2.2 profile), built from their Go modules at the versions the pinned AMIs ship, run with the
-renderer's ``/etc/soci-snapshotter-grpc/config.toml`` and ``/etc/containerd/config.toml`` (paths moved
+Real soci-snapshotter (the scenario's: 0.16.1 for a release source, 0.15.0 for the AMI's package) and
+containerd (1.7.27 for the containerd-1.7 profile, 2.2.4 for the 2.2 profile), built from their Go
+modules, run with the renderer's ``/etc/soci-snapshotter-grpc/config.toml`` and ``/etc/containerd/config.toml`` (paths moved
 under the test's node by ``tests/support/daemons.py``). The image (4 layers, ~230 MB of random data) and its
 SOCI index (v2 from ``soci convert``; a v1 index beside it) are in a TLS registry with htpasswd auth;
 the pull goes through the CRI as the kubelet sends it.
@@ -17,21 +17,25 @@ import pytest
 
 from soci_component.render.paths import SOCI_CONFIG as SOCI_CONFIG_PATH
 from tests.node.images import MiB
-from tests.node.lazy import Published, lazy_node, sha256_of, soci_config_keys
+from tests.node.lazy import Published, lazy_node, sha256_of, soci_config_keys, soci_key_for
 from tests.support.daemons import daemon
 from tests.support.scenarios import SCENARIOS
 
 
-# -- which rendered keys SOCI 0.15 reads -----------------------------------------------------------------
+# -- which rendered keys SOCI reads ----------------------------------------------------------------------
+@pytest.mark.parametrize("version", ["0.15.0", "0.16.1"])
 @pytest.mark.parametrize("name", ["c17-lazy-cri-ami", "c22-lazy-kube-release", "c22-fallback-ecr-release", "c22-parallel-static-release", "c22-lazy-custom-root-mirrors"])
-def test_every_rendered_soci_key_is_one_soci_015_knows(name: str) -> None:
+def test_every_rendered_soci_key_is_one_soci_knows(name: str, version: str) -> None:
     """SOCI ignores TOML keys it does not know (no error, no warning): every key we render must be a
-    field of 0.15's config structs (the ``toml:"..."`` tags in the binary we run)."""
-    known = soci_config_keys(daemon("soci").bin("soci-snapshotter-grpc"))
+    field of the config structs (the ``toml:"..."`` tags in the binary) of every SOCI we build — 0.15.0
+    (the AMIs' package) and 0.16.1 (the default release) — whatever version the scenario names: the
+    rendered keys do not depend on the version, and a user may pin either."""
+    soci = daemon(soci_key_for(version))
+    known = soci_config_keys(soci.bin("soci-snapshotter-grpc"))
     assert "parallel_pull_unpack" in known and "max_concurrent_unpacks_per_image" in known, "not SOCI >= 0.10's binary"
     rendered = tomllib.loads(SCENARIOS[name].render().file(SOCI_CONFIG_PATH).content)
     unknown = sorted(set(_unknown_fields(rendered, known)))
-    assert unknown == [], f"rendered keys SOCI 0.15 would ignore: {unknown}"
+    assert unknown == [], f"rendered keys SOCI {soci.version} would ignore: {unknown}"
 
 
 MAP_KEYS = ("decompress_streams", "host")
