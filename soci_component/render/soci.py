@@ -39,7 +39,10 @@ def soci_config(spec: NodeSpec) -> str:
     """The SOCI daemon config for the node group's pull mode, credentials and tuning.
 
     The pull-mode keys are written explicitly, also where they equal today's default, so a SOCI
-    upgrade that changes a default does not change the node's behaviour silently.
+    upgrade that changes a default does not change the node's behaviour silently. Every key written is
+    a field of SOCI 0.15.0 and 0.16.1 alike (their ``toml`` tags; tests/node/test_lazy_e2e.py). 0.16.1
+    adds one key, ``[resolver] custom_headers`` (config/resolver.go at v0.16.1), left unset: its default
+    forwards no custom request header, and no other default changed between the two (config/ at both tags).
     """
     mode = spec.pull_mode
     tuning = spec.tuning
