@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.node.boot import BootedNode, booted_node
 from tests.node.lazy import Published, publish
 
 
@@ -18,3 +19,12 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Published]:
         yield pub
     finally:
         pub.registry.stop()
+
+
+@pytest.fixture(scope="package")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BootedNode]:
+    """The booted ``c17-lazy-ecr-ami`` node the ``test_node_boot*`` modules share, in file order (sequence, credentials,
+    faults, reboot: each relies on what the earlier ones left, e.g. the rotation test's pod is not started before it).
+    ``test_node_boot_reboot.py``, the last of them, stops it when it ends; this teardown stops it otherwise."""
+    with booted_node(tmp_path_factory.mktemp("node-boot")) as n:
+        yield n

@@ -371,13 +371,15 @@ class SystemdBox:
             if self.init_pid is not None:
                 self.halt(timeout=60)
         finally:
-            self._kill()
-            self.holder, self.init_pid = None, None
-            if self._netns is not None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(self._netns.pid, signal.SIGKILL)
-                self._netns.wait(10)
-                self._netns = None
+            try:
+                self._kill()
+            finally:  # the network namespace's holder goes too, also when the box's holder would not die in time
+                self.holder, self.init_pid = None, None
+                if self._netns is not None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(self._netns.pid, signal.SIGKILL)
+                    self._netns.wait(10)
+                    self._netns = None
         left = []
         for top in self._cgroups:
             for d in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)) + [top]:
