@@ -30,8 +30,12 @@ class InstanceFacts:
 
 _TYPE = re.compile(r"([a-z]+)([0-9]+)([a-z0-9-]*)\.([a-z0-9-]+)")
 _SIZE = re.compile(r"([0-9]*)xlarge")
-# GiB of memory per vCPU, the smallest of the class's current families (EC2 instance type specs).
-_MEMORY_PER_VCPU = {"c": 1.875, "m": 4, "r": 8, "x": 15.25, "z": 8, "t": 4, "i": 7.625, "d": 8, "g": 4, "p": 7.625, "inf": 4, "trn": 4, "im": 4, "is": 6}
+# GiB of memory per vCPU, the smallest of the class's current families (EC2's DescribeInstanceTypes, as tests/unit/test_instances.py
+# checks against every current type): d3en has 4, g5g and inf1 have 2.
+_MEMORY_PER_VCPU = {"c": 1.875, "m": 4, "r": 8, "x": 15.25, "z": 8, "t": 4, "i": 7.625, "d": 4, "g": 2, "p": 7.625, "inf": 2, "trn": 4, "im": 4, "is": 6}
+_STORE_FROM = {"g": 5, "p": 5, "trn": 1, "x": 1}
+"""Accelerated (and x1) families with local NVMe without a 'd' in their name, from this generation on (g5, g6, g6e, g7, p5, p6-b200,
+trn1, trn2, x1, x1e), except Graviton ones (g5g) and x2g/x8g, which have none (EC2's InstanceStorageSupported)."""
 
 
 def _vcpus(size: str) -> int | None:
@@ -75,10 +79,11 @@ def estimate(instance_type: str) -> InstanceFacts | None:
     m = _TYPE.fullmatch(instance_type)
     if not m:
         return None
-    family, _generation, attributes, size = m.groups()
+    family, generation, attributes, size = m.groups()
     vcpus = _vcpus(size)
     ratio = _MEMORY_PER_VCPU.get(family)
     if vcpus is None or ratio is None:
         return None
-    store = "d" in attributes or family in ("i", "d", "im", "is")
+    store = "d" in attributes or family in ("i", "d", "im", "is") or (
+        family in _STORE_FROM and int(generation) >= _STORE_FROM[family] and not attributes.startswith("g") and not (family == "x" and int(generation) > 1))
     return InstanceFacts(vcpus=vcpus, memory_mib=int(vcpus * ratio * 1024), instance_store=store, accelerator=accelerator_of(family, attributes), estimated=True)
