@@ -52,7 +52,7 @@ def assign(exps: Sequence[Expectation], nodes: Sequence[Mapping[str, Any]]) -> t
 
 def _nodes_check(exp: Expectation, found: int) -> Check:
     how = (f"{KARPENTER_POOL_LABEL}={exp.name}" if exp.kind is Kind.NODE_POOL else
-           f"{EKS_NODEGROUP_LABEL}={exp.eks_node_group or exp.eks_name_pattern or '?'}, or the labels " + ", ".join(f"{k}={v}" for k, v in exp.labels.items()))
+           f"{EKS_NODEGROUP_LABEL}={exp.eks_name or '?'}, or the labels " + ", ".join(f"{k}={v}" for k, v in exp.labels.items()))
     if found:
         return Check("nodes", Status.PASS, f"{found} node{'s' if found != 1 else ''} found (by {how})")
     if exp.min_nodes == 0:

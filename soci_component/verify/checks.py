@@ -186,8 +186,8 @@ def image_fs(exp: Expectation, got: Got) -> Check:
                      EXPORTS_FIX)
     root = node.get("fs") or {}
     where = "the node's root filesystem" if root.get("capacityBytes") == cap else "a filesystem of its own (not the node's root filesystem)"
-    return Check("image-fs", Status.PASS, f"image filesystem {size(cap)}, {size(avail or 0)} available, {size(used or 0)} used by containerd's "
-                                          f"snapshots, on {where}: the kubelet measures the filesystem containerd reports for its snapshotter "
+    return Check("image-fs", Status.PASS, f"image filesystem {size(cap)}, {size(avail or 0)} available (containerd counts {size(used or 0)} in its "
+                                          f"snapshots), on {where}: the kubelet measures the filesystem containerd reports for its snapshotter "
                                           f"(SOCI's root {exp.soci_root} when exports.root is set; the API does not show the path)")
 
 

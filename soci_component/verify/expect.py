@@ -22,6 +22,7 @@ component's) gets no EKS bootstrap, so a node may lack it: then the group's own 
 KARPENTER_POOL_LABEL = "karpenter.sh/nodepool"
 SOCI_ENDPOINT = f"unix://{SOCI_SOCKET}"
 CONTAINERD_ENDPOINT = f"unix://{CONTAINERD_SOCKET}"
+_SUFFIX = re.compile(f"[0-9a-f]{{{PULUMI_SUFFIX - 1}}}")
 
 
 class Kind(StrEnum):
@@ -59,8 +60,9 @@ class Expectation:
     size_floor: str = ""
     eks_node_group: str | None = None
     """The EKS node group's name when known (stack output ``nodeGroups.<name>.eksNodeGroup``)."""
-    eks_name_pattern: str | None = None
-    """Regex of the name Pulumi gives the EKS node group of a :class:`~soci_component.SociCluster` (name + random suffix)."""
+    eks_name_prefix: str | None = None
+    """The name Pulumi gives the EKS node group of a :class:`~soci_component.SociCluster`, before its random suffix
+    (``soci-dev-lazy-node-group-``; Pulumi appends 7 lowercase hex characters)."""
     min_nodes: int = 1
     """Nodes that must exist (a group's ``scaling.minSize``; 0 for Karpenter pools, which launch nodes on demand)."""
     notes: tuple[str, ...] = field(default=())
@@ -84,9 +86,17 @@ class Expectation:
         eks = labels.get(EKS_NODEGROUP_LABEL)
         if eks is None:
             return None
-        if eks == self.eks_node_group or (self.eks_node_group is None and self.eks_name_pattern and re.fullmatch(self.eks_name_pattern, eks)):
+        named = self.eks_name_prefix is not None and eks.startswith(self.eks_name_prefix) and re.fullmatch(_SUFFIX, eks[len(self.eks_name_prefix):])
+        if eks == self.eks_node_group or (self.eks_node_group is None and named):
             return f"{EKS_NODEGROUP_LABEL}={eks}"
         return None
+
+    @property
+    def eks_name(self) -> str | None:
+        """The EKS node group's name as far as it is known (``soci-dev-lazy-node-group-xxxxxxx``)."""
+        if self.eks_node_group is not None:
+            return self.eks_node_group
+        return None if self.eks_name_prefix is None else self.eks_name_prefix + "x" * (PULUMI_SUFFIX - 1)
 
 
 def _image_service(spec: object, os: OperatingSystem, gate: str | None) -> tuple[bool, str]:
@@ -117,10 +127,9 @@ def expectations(stack: StackSpec, eks_names: Mapping[str, str] | None = None, c
         gate = p.feature_gate if spec.uses_fast_image_pull else None
         soci_service, why = _image_service(spec, spec.os, gate)
         floor = f"{p.size_floor}" if gate and p.size_floor is not None else ""
-        pattern = None
+        prefix = None
         if kind is Kind.NODE_GROUP:
-            base = node_names(member_name(component, spec.name), pool=False)["node_group"].name
-            pattern = re.escape(base) + f"-[0-9a-f]{{{PULUMI_SUFFIX - 1}}}"
+            prefix = node_names(member_name(component, spec.name), pool=False)["node_group"].name + "-"
         address = getattr(spec.tuning, "metrics_address", None)
         out.append(Expectation(
             name=spec.name, kind=kind, path=path, os=spec.os, release=p.release, arch=spec.arch.release_arch,
@@ -128,7 +137,7 @@ def expectations(stack: StackSpec, eks_names: Mapping[str, str] | None = None, c
             soci_image_service=soci_service, image_service_why=why, soci_root=plan.report.soci.root,
             min_layer_size=spec.tuning.min_layer_size, v1_indexes=spec.tuning.v1_indexes,
             metrics_port=int(address.rsplit(":", 1)[1]) if address else None, gate=gate, size_floor=floor,
-            eks_node_group=(eks_names or {}).get(spec.name), eks_name_pattern=pattern,
+            eks_node_group=(eks_names or {}).get(spec.name), eks_name_prefix=prefix,
             min_nodes=spec.scaling.min_size if isinstance(spec, NodeGroupSpec) else 0,
         ))
     return out

@@ -222,6 +222,6 @@ def test_expectations_come_from_the_same_plan_render_makes() -> None:
     assert (LAZY.containerd_version, LAZY.kubernetes_version, LAZY.metrics_port, LAZY.soci_image_service) == ("2.2.4", "1.33", 9464, False)
     assert (FAST.gate, FAST.soci_image_service, FAST.metrics_port) == ("FastImagePull", True, None)
     assert FAST.labels == {"soci.snapshotter/enabled": "true", "soci.snapshotter/pull-mode": "parallel", "tier": "batch"}
-    assert (POOL.min_nodes, POOL.eks_name_pattern) == (0, None)
+    assert (POOL.min_nodes, POOL.eks_name) == (0, None) and LAZY.eks_name == "soci-dev-lazy-node-group-xxxxxxx"
     assert isinstance(LAZY, Expectation) and LAZY.owns({"eks.amazonaws.com/nodegroup": "soci-dev-lazy-node-group-0a1b2c3"})
     assert not LAZY.owns({"eks.amazonaws.com/nodegroup": "soci-dev-lazy-node-group-0A1B2C3"})
