@@ -8,6 +8,7 @@ from ..spec import (
     CredentialKind,
     LocalStorage,
     NodeGroupSpec,
+    NodePoolSpec,
     NodeSpec,
     OperatingSystem,
     Variant,
@@ -23,7 +24,7 @@ EKS_NODES_PER_GROUP = 450
 def warnings(spec: NodeSpec, p: NodeProfile) -> list[str]:
     """Things that work but that a careful operator wants to know at preview time."""
     out = []
-    ng = f"node group {spec.name}"
+    ng = f"{'node pool' if isinstance(spec, NodePoolSpec) else 'node group'} {spec.name}"
     if spec.credential(CredentialKind.CRI_PROXY) is not None and spec.pull_mode.lazy:
         out.append(f"{ng}: 'cri-proxy' credentials never rotate and are lost when SOCI restarts; lazily "
                    "loaded images then fail to fetch data after ~12 h on ECR (soci#1084). Prefer 'ecr-credential-helper'.")
