@@ -67,6 +67,10 @@ def parse_yaml(data: bytes | str, where: str = "") -> Any:
         raise SpecError(where, f"not UTF-8 text (byte {e.start}); save the file as UTF-8") from None
     try:
         return yaml.load(text_, Loader=_Loader)  # noqa: S506 (a SafeLoader subclass)
+    except yaml.MarkedYAMLError as e:
+        # PyYAML's own text quotes the offending line: it may hold a password typed in plain text. Place and problem only.
+        parts = [f"{x} (line {m.line + 1}, column {m.column + 1})" for x, m in ((e.context, e.context_mark), (e.problem, e.problem_mark)) if x and m]
+        raise SpecError(where, "not valid YAML: " + ("; ".join(parts) or "a syntax error")[:300]) from None
     except yaml.YAMLError as e:
         message = str(e).splitlines()
         raise SpecError(where, "not valid YAML: " + " ".join(line.strip() for line in message if line.strip())[:300]) from None
