@@ -198,7 +198,7 @@ def _status_message(raw: bytes) -> str:
         if isinstance(doc, dict) and doc.get("message"):
             return str(doc["message"])[:400]
     text = raw.decode(errors="replace").strip()
-    return text.splitlines()[0][:300] if text else ""
+    return text.splitlines()[0][:600] if text else ""
 
 
 def _connection_error(server: str, e: BaseException) -> KubeError:
