@@ -13,7 +13,19 @@ from soci_component import pipeline
 from soci_component.config import parse
 from soci_component.offline import render_stack
 from soci_component.rules import stack_warnings_for
-from soci_component.spec import AmiPin, CriProxy, Disk, EcrCredentialHelper, LocalStorage, NodeGroupSpec, NodePoolSpec, PullMode, Scaling, UpstreamRelease, Variant
+from soci_component.spec import (
+    AmiPin,
+    CriProxy,
+    Disk,
+    EcrCredentialHelper,
+    LocalStorage,
+    NodeGroupSpec,
+    NodePoolSpec,
+    PullMode,
+    Scaling,
+    UpstreamRelease,
+    Variant,
+)
 
 
 def make(pool: bool, **kw: Any) -> NodeGroupSpec | NodePoolSpec:
