@@ -17,6 +17,7 @@ import json
 import ssl
 import tempfile
 import time
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -126,12 +127,15 @@ class KubeClient:
         url = self.server + path + (f"?{urlencode(query)}" if query else "")
         self.requests += 1
         try:
-            r = self._pool_for(secret).request(method, url, body=data, headers=headers, retries=urllib3.Retry(total=2, connect=2, read=0, status=0, redirect=0),
-                                              timeout=urllib3.Timeout(connect=timeout[0], read=timeout[1]), preload_content=False)
-            try:
-                raw = r.read(MAX_BODY + 1)
-            finally:
-                r.release_conn()
+            with warnings.catch_warnings():
+                if self.target.insecure:  # the kubeconfig asks for it (insecure-skip-tls-verify): no warning per request
+                    warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+                r = self._pool_for(secret).request(method, url, body=data, headers=headers, retries=urllib3.Retry(total=2, connect=2, read=0, status=0, redirect=0),
+                                                  timeout=urllib3.Timeout(connect=timeout[0], read=timeout[1]), preload_content=False)
+                try:
+                    raw = r.read(MAX_BODY + 1)
+                finally:
+                    r.release_conn()
         except urllib3.exceptions.HTTPError as e:
             raise _connection_error(self.server, e) from None
         if len(raw) > MAX_BODY:

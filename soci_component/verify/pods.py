@@ -9,6 +9,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..spec import PullMode
 from .checks import size
 from .expect import Expectation
 from .indexes import IndexFacts, IndexLookup
@@ -78,6 +79,8 @@ def container_evidence(exp: Expectation, pod: Mapping[str, Any], events: Sequenc
 def _lazy_evidence(exp: Expectation, base: dict[str, Any], facts: IndexFacts, mounted: Mapping[str, MountedLayer] | None,
                    metrics_said: str, pulled: str) -> ContainerEvidence:
     if facts.usable is False:
+        if exp.pull_mode is PullMode.LAZY_WITH_PARALLEL_FALLBACK:
+            pulled = f"SOCI pulls it whole in parallel (lazy-with-parallel-fallback); {pulled}"
         if base["pod"].startswith(SYSTEM_NAMESPACES):
             return ContainerEvidence(**base, loading=Loading.WHOLE, status=Status.INFO, evidence=f"pulled whole (a system pod's image): {facts.verdict}; {pulled}")
         return ContainerEvidence(**base, loading=Loading.WHOLE, status=Status.WARN, evidence=f"pulled whole: {facts.verdict}; {pulled}", fix=INDEX_FIX)

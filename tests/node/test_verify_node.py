@@ -97,6 +97,8 @@ def test_a_correctly_rendered_node_passes_every_check_and_its_pod_is_lazy(kn: Ku
     assert app["loading"] == "lazy" and app["status"] == "pass" and app["lazyLayers"] == app["indexedLayers"] == len(big) >= 2, app
     assert app["fetchedBytes"] < app["layerBytes"] / 2, app
     assert "pulled in" in app["evidence"], app
+    rc, one, err = kn.verify(kn.tokens["verify"], "--node", NODE_NAME)
+    assert rc == 0 and one["passed"] and group(one)["checked"] and [n["name"] for n in group(one)["nodes"]] == [NODE_NAME], (err, one)
 
 
 def test_an_image_without_an_index_on_a_lazy_node_is_a_warning_naming_the_image(kn: KubeNode) -> None:

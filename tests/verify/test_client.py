@@ -97,6 +97,14 @@ def test_each_failure_is_told_apart(tmp_path: Path, server: tuple[str, Path]) ->
     assert "tok-old-0123" not in e.value.message
 
 
+def test_insecure_skip_tls_verify_is_honoured(tmp_path: Path, server: tuple[str, Path]) -> None:
+    kc = tmp_path / "kc"
+    kc.write_text(yaml.safe_dump({"current-context": "x", "clusters": [{"name": "c", "cluster": {"server": server[0], "insecure-skip-tls-verify": True}}],
+                                  "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}], "users": [{"name": "u", "user": {"token": "t"}}]}))
+    with KubeClient.from_kubeconfig(kc) as c:
+        assert [i["metadata"]["name"] for i in c.list_all("/api/v1/nodes", rbac.LIST_NODES, limit=1)] == ["n1", "n2"]
+
+
 def test_no_connection_and_a_foreign_ca_are_their_own_errors(tmp_path: Path, server: tuple[str, Path]) -> None:
     with client(tmp_path, f"https://127.0.0.1:{free_port()}", server[1], {"token": "t"}) as c, pytest.raises(KubeError) as e:
         c.list_all("/api/v1/nodes", rbac.LIST_NODES)
