@@ -66,6 +66,13 @@ class BootFailed(RuntimeError):
     pass
 
 
+def _die_with_the_test() -> None:
+    """In the holders (before exec): SIGKILL when the test process dies (``PR_SET_PDEATHSIG``, kept across exec), so a
+    test run that is killed leaves no box running (the box's holder is ``unshare --kill-child``: its PID namespace
+    goes with it) and no network namespace held."""
+    _libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 class SystemdBox:
     """A node booted by systemd in namespaces of its own; see the module docstring."""
 
@@ -223,7 +230,7 @@ class SystemdBox:
         log.flush()
         self.holder = subprocess.Popen(
             ["bash", "-c", f"{enter} exec nsenter --net=/proc/{self._net_holder()}/ns/net unshare --mount --pid --fork --uts --ipc --cgroup --propagation private --kill-child bash -c {shlex.quote(setup)}"],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_the_test,
         )
         log.close()
         t0 = time.monotonic()
@@ -315,7 +322,7 @@ class SystemdBox:
             addrs = "".join(f"ip addr add {a}/32 dev lo; " for a in (IMDS_ADDRESS, *self.addresses))
             self._netns = subprocess.Popen(
                 ["unshare", "--net", "bash", "-c", f"set -e; ip link set lo up; {addrs}: >{ready}; exec sleep infinity"],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_the_test,
             )
             deadline = time.monotonic() + 10
             while not ready.exists():
