@@ -27,6 +27,7 @@ from .errors import SpecError
 from .render.report import NodeReport, SociReport
 from .spec import (
     DISK_PRESETS,
+    SOCI_GROUP_LABEL,
     SOCI_LABEL,
     SOCI_LABEL_VALUE,
     SOCI_MODE_LABEL,
@@ -111,6 +112,7 @@ if "pulumi" in sys.modules:  # a Pulumi program: a SpecError raised by a spec bu
 
 __all__ = [
     "DISK_PRESETS",
+    "SOCI_GROUP_LABEL",
     "SOCI_LABEL",
     "SOCI_LABEL_VALUE",
     "SOCI_MODE_LABEL",

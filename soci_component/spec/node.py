@@ -35,6 +35,10 @@ from .values import (
 SOCI_LABEL = "soci.snapshotter/enabled"
 SOCI_LABEL_VALUE = "true"
 SOCI_MODE_LABEL = "soci.snapshotter/pull-mode"
+SOCI_GROUP_LABEL = "soci.snapshotter/node-group"
+"""A managed node group's name on each of its nodes: EKS labels nodes with ``eks.amazonaws.com/nodegroup`` only through the
+bootstrap it generates for its own AMIs, which a custom-AMI launch template (this component's) does not get, so ``verify``
+finds a group's nodes by this label (a pool's by Karpenter's ``karpenter.sh/nodepool``)."""
 SOCI_LABEL_PREFIX = "soci.snapshotter/"
 
 
@@ -325,6 +329,11 @@ class NodeGroupSpec(NodeSpec):
             check_match(f"subnetIds[{i}]", s, SUBNET_ID_RE, "a subnet ID such as 'subnet-0123456789abcdef0'")
         if len(set(self.subnet_ids)) != len(self.subnet_ids):
             raise SpecError("subnetIds", "lists a subnet twice")
+
+    @property
+    def node_labels(self) -> dict[str, str]:
+        """User labels plus the component's SOCI labels and the group's name (:data:`SOCI_GROUP_LABEL`), sorted."""
+        return dict(sorted({**super().node_labels, SOCI_GROUP_LABEL: self.name}.items()))
 
     def _check_label(self, where: str, k: str, v: str) -> None:
         if len(k) > EKS_KEY_MAX:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..spec import SOCI_LABEL, SOCI_LABEL_VALUE
+from ..spec import SOCI_GROUP_LABEL, SOCI_LABEL, SOCI_LABEL_VALUE
 from .checks import node_checks
 from .collect import ClusterObservation, events_by_pod
 from .expect import EKS_NODEGROUP_LABEL, KARPENTER_POOL_LABEL, Expectation, Kind
@@ -37,12 +37,14 @@ def assign(exps: Sequence[Expectation], nodes: Sequence[Mapping[str, Any]]) -> t
     for node in nodes:
         labels = _labels(node)
         owner = next(((e, how) for e in exps if (how := e.owns(labels))), None)
-        if owner is None and KARPENTER_POOL_LABEL not in labels and EKS_NODEGROUP_LABEL not in labels:  # a provisioner's label naming another group wins
-            fits = [e for e in exps if e.kind is Kind.NODE_GROUP and all(labels.get(k) == v for k, v in e.labels.items())]
-            best = max((len(e.labels) for e in fits), default=0)
-            fits = [e for e in fits if len(e.labels) == best]
+        named = KARPENTER_POOL_LABEL in labels or EKS_NODEGROUP_LABEL in labels or SOCI_GROUP_LABEL in labels
+        if owner is None and not named:  # a label naming another group wins; without one (nodes of an older release): the group's labels
+            own = {e.key: {k: v for k, v in e.labels.items() if k != SOCI_GROUP_LABEL} for e in exps}
+            fits = [e for e in exps if e.kind is Kind.NODE_GROUP and all(labels.get(k) == v for k, v in own[e.key].items())]
+            best = max((len(own[e.key]) for e in fits), default=0)
+            fits = [e for e in fits if len(own[e.key]) == best]
             if len(fits) == 1:
-                owner = (fits[0], "its labels (" + ", ".join(f"{k}={v}" for k, v in fits[0].labels.items()) + ")")
+                owner = (fits[0], "its labels (" + ", ".join(f"{k}={v}" for k, v in own[fits[0].key].items()) + ")")
         if owner is not None:
             out[owner[0].key].append((node, owner[1]))
         elif labels.get(SOCI_LABEL) == SOCI_LABEL_VALUE:

@@ -12,7 +12,18 @@ from enum import StrEnum
 from .. import pipeline
 from ..naming import PULUMI_SUFFIX, member_name, node_names
 from ..render.paths import CONTAINERD_SOCKET
-from ..spec import SOCI_LABEL, SOCI_LABEL_VALUE, SOCI_MODE_LABEL, SOCI_SOCKET, CredentialKind, NodeGroupSpec, OperatingSystem, PullMode, StackSpec
+from ..spec import (
+    SOCI_GROUP_LABEL,
+    SOCI_LABEL,
+    SOCI_LABEL_VALUE,
+    SOCI_MODE_LABEL,
+    SOCI_SOCKET,
+    CredentialKind,
+    NodeGroupSpec,
+    OperatingSystem,
+    PullMode,
+    StackSpec,
+)
 
 MIN_CONTAINERD = (1, 7, 16)
 """containerd enforces ephemeral-storage limits and runs image GC with a proxy snapshotter from 1.7.16 (with ``exports.root``)."""
@@ -83,6 +94,8 @@ class Expectation:
         """How a node with ``labels`` belongs to this group/pool through a provisioner's label (None: it does not say)."""
         if self.kind is Kind.NODE_POOL:
             return f"{KARPENTER_POOL_LABEL}={self.name}" if labels.get(KARPENTER_POOL_LABEL) == self.name else None
+        if labels.get(SOCI_GROUP_LABEL) == self.name:
+            return f"{SOCI_GROUP_LABEL}={self.name}"
         eks = labels.get(EKS_NODEGROUP_LABEL)
         if eks is None:
             return None

@@ -189,7 +189,7 @@ def test_node_group_inputs(m: SociMocks) -> None:
     i = ng.inputs
     lt = m.one(LT)
     assert i["clusterName"] == "soci-test"
-    assert i["labels"] == {"team": "ml", "soci.snapshotter/enabled": "true", "soci.snapshotter/pull-mode": "lazy"}
+    assert i["labels"] == {"team": "ml", "soci.snapshotter/enabled": "true", "soci.snapshotter/node-group": "ng", "soci.snapshotter/pull-mode": "lazy"}
     assert i["taints"] == [{"key": "dedicated", "value": "soci", "effect": "NO_SCHEDULE"}, {"key": "gpu", "effect": "NO_EXECUTE"}]
     assert i["capacityType"] == "SPOT" and i["instanceTypes"] == ["m7i.xlarge", "m7i.2xlarge"]
     assert i["scalingConfig"] == {"minSize": 0, "maxSize": 5, "desiredSize": 1}
@@ -201,7 +201,7 @@ def test_node_group_inputs(m: SociMocks) -> None:
     assert ng.ignore_changes == ["scalingConfig.desiredSize"]
     # the same labels and taints reach the kubelet through the user data
     text = user_data_of(lt).decode()
-    assert "--node-labels=soci.snapshotter/enabled=true,soci.snapshotter/pull-mode=lazy,team=ml" in text
+    assert "--node-labels=soci.snapshotter/enabled=true,soci.snapshotter/node-group=ng,soci.snapshotter/pull-mode=lazy,team=ml" in text
     assert "--register-with-taints=dedicated=soci:NoSchedule,gpu:NoExecute" in text
     # the node group waits for its role's policies (nodes could not join without them)
     attachment_urns = {r.urn for r in m.of_type(ATTACH)}

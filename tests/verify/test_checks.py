@@ -40,7 +40,7 @@ L1, L2, SMALL = "sha256:" + "1" * 64, "sha256:" + "2" * 64, "sha256:" + "3" * 64
 
 
 def node(name: str = "n1", labels: dict[str, str] | None = None, **info: str) -> dict[str, Any]:
-    return {"metadata": {"name": name, "labels": {"soci.snapshotter/enabled": "true", "soci.snapshotter/pull-mode": "lazy",
+    return {"metadata": {"name": name, "labels": {"soci.snapshotter/enabled": "true", "soci.snapshotter/pull-mode": "lazy", "soci.snapshotter/node-group": "lazy",
                                                   "eks.amazonaws.com/nodegroup": "soci-dev-lazy-node-group-0a1b2c3", **(labels or {})}},
             "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "ok", "lastTransitionTime": "t"}],
                        "nodeInfo": {"containerRuntimeVersion": "containerd://2.2.4", "kubeletVersion": "v1.33.13-eks-1a2b3c", "osImage": "Amazon Linux 2023.8.20260710",
@@ -183,18 +183,22 @@ def test_pull_events_and_go_durations() -> None:
 
 def test_nodes_belong_to_groups_by_provisioner_label_then_by_their_labels() -> None:
     exps = list(EXPS.values())
-    by_eks = node("a")
+    by_group = node("a")
+    by_eks = node("f")
+    del by_eks["metadata"]["labels"]["soci.snapshotter/node-group"]
     pool = node("b", {"karpenter.sh/nodepool": "burst", "soci.snapshotter/pull-mode": "parallel"})
     del pool["metadata"]["labels"]["eks.amazonaws.com/nodegroup"]
+    del pool["metadata"]["labels"]["soci.snapshotter/node-group"]
     by_labels = copy.deepcopy(pool)
     by_labels["metadata"].update(name="c", labels={"soci.snapshotter/enabled": "true", "soci.snapshotter/pull-mode": "parallel", "tier": "batch"})
     stray = node("d", {"eks.amazonaws.com/nodegroup": "someone-else"})
     bare = node("e", {"eks.amazonaws.com/nodegroup": "soci-dev-lazy-node-group-fffffff"})
     for k in ("soci.snapshotter/enabled", "soci.snapshotter/pull-mode"):
         del bare["metadata"]["labels"][k]
-    out, others = assign(exps, [by_eks, pool, by_labels, stray, bare])
+    del stray["metadata"]["labels"]["soci.snapshotter/node-group"]
+    out, others = assign(exps, [by_group, by_eks, pool, by_labels, stray, bare])
     names = {k: [(n["metadata"]["name"], how.split("=")[0]) for n, how in v] for k, v in out.items()}
-    assert names == {"nodeGroups.lazy": [("a", "eks.amazonaws.com/nodegroup"), ("e", "eks.amazonaws.com/nodegroup")],
+    assert names == {"nodeGroups.lazy": [("a", "soci.snapshotter/node-group"), ("f", "eks.amazonaws.com/nodegroup"), ("e", "soci.snapshotter/node-group")],
                      "nodeGroups.fast": [("c", "its labels (soci.snapshotter/enabled")], "nodePools.burst": [("b", "karpenter.sh/nodepool")]}
     assert others == ["d"]
     assert labels(LAZY, bare, "x").status is Status.FAIL
@@ -221,7 +225,7 @@ def test_the_report_passes_only_when_every_group_does_and_nothing_stopped_verify
 def test_expectations_come_from_the_same_plan_render_makes() -> None:
     assert (LAZY.containerd_version, LAZY.kubernetes_version, LAZY.metrics_port, LAZY.soci_image_service) == ("2.2.4", "1.33", 9464, False)
     assert (FAST.gate, FAST.soci_image_service, FAST.metrics_port) == ("FastImagePull", True, None)
-    assert FAST.labels == {"soci.snapshotter/enabled": "true", "soci.snapshotter/pull-mode": "parallel", "tier": "batch"}
+    assert FAST.labels == {"soci.snapshotter/enabled": "true", "soci.snapshotter/node-group": "fast", "soci.snapshotter/pull-mode": "parallel", "tier": "batch"}
     assert (POOL.min_nodes, POOL.eks_name) == (0, None) and LAZY.eks_name == "soci-dev-lazy-node-group-xxxxxxx"
     assert isinstance(LAZY, Expectation) and LAZY.owns({"eks.amazonaws.com/nodegroup": "soci-dev-lazy-node-group-0a1b2c3"})
     assert not LAZY.owns({"eks.amazonaws.com/nodegroup": "soci-dev-lazy-node-group-0A1B2C3"})
