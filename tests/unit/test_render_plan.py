@@ -82,3 +82,26 @@ def test_docker_hub_credentials_key(tmp_path: Path) -> None:
     add = [line for line in script.splitlines() if line.startswith("add_auth ")]
     assert len(add) == 1 and " https://index.docker.io/v1/ " in add[0], add
 
+
+
+def test_the_amis_soci_unit_changes_only_for_a_custom_root() -> None:
+    """With the AMI's SOCI the image's own units stay; a custom tuning.root needs an ExecStart drop-in passing --root, the default none."""
+    from soci_component.render.paths import SOCI_SERVICE_DROPIN
+    from soci_component.spec import DEFAULT_SOCI_ROOT, SociTuning
+
+    default = planned(group())
+    assert SOCI_SERVICE_DROPIN not in [f.path for f in default.files]
+    for root in ("/var/lib/soci-snapshotter", "/var/lib/soci-snapshotter-grpc2", "/data/soci"):
+        assert root != DEFAULT_SOCI_ROOT
+        dropin = next(f for f in planned(group(tuning=SociTuning(root=root))).files if f.path == SOCI_SERVICE_DROPIN)
+        assert f"--root {root}\n" in dropin.content and "ExecStart=\n" in dropin.content
+
+
+def test_min_layer_size_default_is_the_readmes() -> None:
+    """README, configuration reference: tuning.minLayerSize defaults to 10000000 bytes ([snapshotter] min_layer_size)."""
+    import tomllib
+
+    from soci_component.render.paths import SOCI_CONFIG
+
+    soci = next(f for f in planned(group()).files if f.path == SOCI_CONFIG)
+    assert tomllib.loads(soci.content)["snapshotter"]["min_layer_size"] == 10_000_000

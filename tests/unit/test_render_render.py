@@ -81,3 +81,22 @@ def test_cluster_values_are_refused_when_malformed() -> None:
             render(planned(spec), bad, SECRETS)
     assert isinstance(CLUSTER, ClusterInfo)
 
+
+
+def test_a_pools_user_data_budget_counts_what_karpenter_adds_for_labels_and_taints() -> None:
+    """Karpenter merges its own NodeConfig (about 4096 bytes) plus --node-labels and registerWithTaints: each label 'k=v,' and each
+    taint's flag with its YAML (about 40 bytes) come off EC2's 16384 bytes before ours."""
+    import random
+
+    from soci_component.errors import SpecError
+    from soci_component.spec import NodePoolSpec, RegistryMirror, SociTuning, Taint, TaintEffect
+
+    rnd = random.Random(5)
+    mirrors = tuple(RegistryMirror(f"{rnd.getrandbits(64):x}.example.com", tuple(f"{rnd.getrandbits(96):x}.example.com" for _ in range(6))) for _ in range(40))
+    taints = tuple(Taint(f"k{i}", TaintEffect.NO_SCHEDULE, "v" * 20) for i in range(10))
+    spec = NodePoolSpec(name="p", kubernetes_version="1.33", ami=AmiPin(release="v20260714"), labels={"team": "ml"}, taints=taints, tuning=SociTuning(mirrors=mirrors))
+    with pytest.raises(SpecError) as e:
+        render(planned(spec), CLUSTER, SECRETS, karpenter=True)
+    labels = sum(len(k) + len(v) + 2 for k, v in spec.node_labels.items())
+    flags = sum(len(f"k{i}={'v' * 20}:NoSchedule") + 40 for i in range(10))
+    assert f"(about {4096 + labels + flags} bytes)" in e.value.message, e.value.message

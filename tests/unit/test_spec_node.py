@@ -48,3 +48,15 @@ def test_default_content_store_per_pull_mode(mode: PullMode, store: str) -> None
     soci = next(f for f in pipeline.plan_node(spec).files if f.path == "/etc/soci-snapshotter-grpc/config.toml")
     assert tomllib.loads(soci.content)["content_store"]["type"] == store
 
+
+
+@pytest.mark.parametrize("field", ["min_size", "max_size", "desired_size"])
+def test_scaling_is_an_int32_on_both_sides(field: str) -> None:
+    """EKS's scalingConfig fields are int32: 2**31 - 1 is the largest a node group can be created with."""
+    from soci_component.spec import Scaling
+
+    top = 2**31 - 1
+    Scaling(min_size=top, max_size=top, desired_size=top)
+    with pytest.raises(SpecError) as e:
+        Scaling(**{"min_size": top, "max_size": top, "desired_size": top, field: top + 1})  # type: ignore[arg-type]
+    assert "a non-negative integer" in e.value.message

@@ -35,7 +35,8 @@ def test_registry_hosts_and_ports(host: str, ok: bool) -> None:
 
 @pytest.mark.parametrize("url, ok", [("https://m.example.com/soci", True), ("http://m.example.com:8080/x", True), ("https://m.example.com:65535", True),
                                      ("https://m.example.com:0/x", False), ("https://u:p@m.example.com", False), ("https://m.example.com/?a=1", False),
-                                     ("https://m.example.com/#f", False), ("ftp://m.example.com", False), ("https:///x", False), ("https://m.example.com/$(x)", False)])
+                                     ("https://m.example.com/#f", False),
+                                     ("https://m.example.com/soci?", False), ("https://m.example.com/soci#", False), ("ftp://m.example.com", False), ("https:///x", False), ("https://m.example.com/$(x)", False)])
 def test_url_base(url: str, ok: bool) -> None:
     if ok:
         check_url_base("u", url)
