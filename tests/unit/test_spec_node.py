@@ -60,3 +60,23 @@ def test_scaling_is_an_int32_on_both_sides(field: str) -> None:
     with pytest.raises(SpecError) as e:
         Scaling(**{"min_size": top, "max_size": top, "desired_size": top, field: top + 1})  # type: ignore[arg-type]
     assert "a non-negative integer" in e.value.message
+
+
+def test_every_spec_value_is_frozen_and_hashable() -> None:
+    """Specs are values compared and reused across plans: a mutable one could change under a plan, and a class with eq but without
+    frozen has no hash (the credential sources, the AMI pin and the tuning are hashed; labels and sha256 maps make the node specs not)."""
+    import dataclasses
+
+    from soci_component import spec as spec_package
+    from tests.support.scenarios import SCENARIOS
+
+    classes = [c for c in vars(spec_package).values() if isinstance(c, type) and dataclasses.is_dataclass(c)]
+    assert len(classes) > 20
+    for c in classes:
+        assert c.__dataclass_params__.frozen, f"{c.__name__} is not frozen"  # type: ignore[attr-defined]
+    for s in SCENARIOS.values():
+        hash((s.spec.ami, s.spec.disk, s.spec.taints, s.spec.tuning.parallel))
+        for c in s.spec.creds:
+            hash(c)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            s.spec.name = "x"  # type: ignore[misc]
