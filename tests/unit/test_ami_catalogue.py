@@ -129,3 +129,15 @@ def test_ami_list_is_a_clean_package_command() -> None:
     assert any("v20260505" in line and "REFUSED" in line for line in lines)
     assert any("v20260724" in line and "UNCONFIRMED" in line for line in lines)
     assert any("v20250813" in line and "gate AggressiveImagePull (>= 8 vCPU / 8 GiB)" in line for line in lines)
+
+
+def test_containerd_spec_groups_only_adjacent_kubernetes_versions_with_one_containerd() -> None:
+    """`ami list`'s containerd column: '1.28-1.29=1.7.27' only for adjacent minors with the same containerd."""
+    from soci_component.ami.catalogue import Build, Release
+
+    def release(builds: dict[str, tuple[int, int, int]]) -> Release:
+        return Release(os=OperatingSystem.AL2023, version="v20990101", builds={k: Build(k, v) for k, v in builds.items()})
+
+    assert release({"1.28": (1, 7, 27), "1.29": (1, 7, 27), "1.31": (1, 7, 27)}).containerd_spec == "1.28-1.29=1.7.27 1.31=1.7.27"
+    assert release({"1.30": (1, 7, 27), "1.31": (2, 1, 4), "1.32": (2, 1, 4)}).containerd_spec == "1.30=1.7.27 1.31-1.32=2.1.4"
+    assert Release(os=OperatingSystem.AL2023, version="v20990101", builds=None).containerd_spec == "?"

@@ -34,3 +34,12 @@ def test_pool_floor_requirements_are_exactly_the_floor() -> None:
     with pytest.raises(SpecError, match="Too small: x1.test"):
         rules.check_instance_types(group, gp, {"x1.test": InstanceFacts(vcpus=4, memory_mib=7383, instance_store=False)})
 
+
+
+@pytest.mark.parametrize("types, arch", [((), "amd64"), (("m7i.xlarge",), "amd64"), (("m7g.xlarge",), "arm64"), (("c7gn.2xlarge",), "arm64")])
+def test_a_pool_launches_only_its_amis_architecture(types: tuple[str, ...], arch: str) -> None:
+    """kubernetes.io/arch takes Go's GOARCH names (Kubernetes well-known labels: amd64, arm64): an x86_64 AMI's pool must ask
+    Karpenter for amd64 nodes, a Graviton one for arm64 — the other would boot an AMI its CPU cannot run."""
+    spec = NodePoolSpec(name="p", kubernetes_version="1.33", ami=AmiPin(release="v20260714"), instance_types=types)
+    reqs = requirements(spec, plan(spec, rules.profile(spec)))
+    assert {"key": "kubernetes.io/arch", "operator": "In", "values": [arch]} in reqs

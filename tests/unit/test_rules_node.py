@@ -105,3 +105,17 @@ def test_gate_releases_need_cri_proxy_but_release_sources_do_not() -> None:
     planned(replace(gate, soci_source=UpstreamRelease()))
     planned(replace(gate, credentials=(CriProxy(),)))
 
+
+
+@pytest.mark.parametrize("types, arch", [(("m7i.xlarge",), "amd64"), (("m7g.xlarge",), "arm64")])
+def test_a_plain_http_mirror_needs_the_pin_of_the_groups_own_architecture(types: tuple[str, ...], arch: str) -> None:
+    """The tarball is soci-snapshotter-<v>-linux-<amd64|arm64>.tar.gz (SOCI's release assets): the pin that verifies it is that arch's."""
+    from soci_component.spec import NodeGroupSpec, UpstreamRelease
+
+    other = "arm64" if arch == "amd64" else "amd64"
+    base = {"name": "g", "kubernetes_version": "1.33", "ami": AmiPin(release="v20260714"), "instance_types": types}
+    with pytest.raises(SpecError) as e:
+        planned(NodeGroupSpec(**base, soci_source=UpstreamRelease(url_base="http://m.example.com/soci", sha256={other: "a" * 64})))
+    assert e.value.path == "sociSource.sha256" and f"pin sha256.{arch}" in e.value.message
+    planned(NodeGroupSpec(**base, soci_source=UpstreamRelease(url_base="http://m.example.com/soci", sha256={arch: "a" * 64})))
+    assert UpstreamRelease(version="0.15.0").tarball(rules.profile(NodeGroupSpec(**base)).arch) == f"soci-snapshotter-0.15.0-linux-{arch}.tar.gz"

@@ -48,3 +48,11 @@ def test_demo_and_karpenter() -> None:
     with pytest.raises(SpecError):
         KarpenterSpec(namespace="Kube_System")
     assert KarpenterSpec().install is True
+
+
+@pytest.mark.parametrize("azs, larger", [(2, "/26"), (3, "/25"), (4, "/25"), (5, "/24"), (6, "/24")])
+def test_a_vpc_too_small_for_its_subnets_says_how_large(azs: int, larger: str) -> None:
+    """One public and one private subnet per AZ, each at least /28: 2n subnets need ceil(log2(2n)) more prefix bits."""
+    with pytest.raises(SpecError) as e:
+        VpcSpec(cidr="10.0.0.0/28", az_count=azs)
+    assert f"use {larger} or larger" in e.value.message

@@ -107,3 +107,16 @@ def test_pinned_sha256_is_exactly_64_lowercase_hex(digest: str, ok: bool) -> Non
         UpstreamRelease(sha256={"amd64": digest})
     assert e.value.path == "UpstreamRelease.sha256.amd64"
 
+
+
+@pytest.mark.parametrize("field", ["max_concurrent_downloads", "max_concurrent_unpacks"])
+@pytest.mark.parametrize("value, ok", [(-2, False), (-1, True), (0, False), (1, True), (2**63 - 1, True), (2**63, False)])
+def test_parallel_concurrency_is_positive_or_unlimited(field: str, value: int, ok: bool) -> None:
+    """SOCI reads -1 as unlimited; 0 would allow no download/unpack at all."""
+    from soci_component.spec import ParallelTuning
+
+    if ok:
+        assert getattr(ParallelTuning(**{field: value}), field) == value
+    else:
+        with pytest.raises(SpecError, match="a positive integer, or -1"):
+            ParallelTuning(**{field: value})
