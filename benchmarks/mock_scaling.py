@@ -1,9 +1,9 @@
 """How the program's evaluation time grows with the number of node groups, under Pulumi mocks, as a
 ratio to a baseline program that registers the same resources with constant inputs.
 
-    .venv/bin/python benchmarks/mock_scaling.py                       # 1, 10, 50, 100 node groups, 5 runs, GC default and program
-    .venv/bin/python benchmarks/mock_scaling.py --sizes 1 10 50 --runs 3 --gc default freeze program off
-    .venv/bin/python benchmarks/mock_scaling.py --profile 50 --sort tottime   # cProfile one evaluation
+    .venv/bin/python -m benchmarks.mock_scaling                       # 1, 10, 50, 100 node groups, 5 runs, GC default and program
+    .venv/bin/python -m benchmarks.mock_scaling --sizes 1 10 50 --runs 3 --gc default freeze program off
+    .venv/bin/python -m benchmarks.mock_scaling --profile 50 --sort tottime   # cProfile one evaluation
 
 A program is one ``SociCluster`` with N node groups cycling through three kinds (AL2023 lazy with the
 ECR helper, AL2023 parallel with FastImagePull on two instance types, Bottlerocket parallel), evaluated
@@ -29,17 +29,15 @@ import logging
 import platform
 import pstats
 import statistics
-import sys
 import time
 import warnings
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT)]
+ROOT = Path(__file__).resolve().parent.parent  # run from the repository's root: python -m benchmarks.mock_scaling
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 logging.disable(logging.WARNING)  # pulumi.log.warn under mocks prints through `logging`
 
-import pulumi  # noqa: E402
+import pulumi  # noqa: E402 - after the warning filters above
 
 from soci_component import SociCluster, SociClusterArgs  # noqa: E402
 from soci_component.spec import DISK_PRESETS, ClusterSpec, CriProxy, NodeGroupSpec, PullMode  # noqa: E402
