@@ -141,3 +141,13 @@ def test_containerd_spec_groups_only_adjacent_kubernetes_versions_with_one_conta
     assert release({"1.28": (1, 7, 27), "1.29": (1, 7, 27), "1.31": (1, 7, 27)}).containerd_spec == "1.28-1.29=1.7.27 1.31=1.7.27"
     assert release({"1.30": (1, 7, 27), "1.31": (2, 1, 4), "1.32": (2, 1, 4)}).containerd_spec == "1.30=1.7.27 1.31-1.32=2.1.4"
     assert Release(os=OperatingSystem.AL2023, version="v20990101", builds=None).containerd_spec == "?"
+
+
+def test_the_catalogue_is_loaded_once_and_a_release_without_facts_has_no_soci() -> None:
+    """The package data is parsed once per process (every plan resolves through it); a release row that does not say it ships SOCI
+    is taken not to (the rules then refuse 'ami' as sociSource rather than assume a package)."""
+    from soci_component.ami.catalogue import Release
+
+    assert catalogue() is catalogue()
+    r = Release(os=OperatingSystem.AL2023, version="v20990101", builds=None)
+    assert (r.soci_package, r.feature_gate, r.pause_import, r.soci_on_instance_store) == (False, None, False, False)

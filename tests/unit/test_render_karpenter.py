@@ -43,3 +43,33 @@ def test_a_pool_launches_only_its_amis_architecture(types: tuple[str, ...], arch
     spec = NodePoolSpec(name="p", kubernetes_version="1.33", ami=AmiPin(release="v20260714"), instance_types=types)
     reqs = requirements(spec, plan(spec, rules.profile(spec)))
     assert {"key": "kubernetes.io/arch", "operator": "In", "values": [arch]} in reqs
+
+
+def _pool_documents(**kw: object) -> tuple[list[dict], dict]:
+    from soci_component.config import parse
+    from soci_component.offline import render_stack
+
+    cfg = {"aws:region": "us-west-2", "soci-eks:cluster": {"name": "c", "kubernetesVersion": "1.33"}, "soci-eks:nodePools": [{"name": "p", **kw}]}
+    import yaml
+
+    (n,) = render_stack(parse(cfg))
+    return yaml.safe_load(n.documents["nodepool.yaml"])["spec"]["template"]["spec"]["requirements"], yaml.safe_load(n.documents["ec2nodeclass.yaml"])["spec"]
+
+
+@pytest.mark.parametrize("raid0", [False, True])
+def test_a_raid0_pool_asks_for_local_nvme_and_the_raid0_policy(raid0: bool) -> None:
+    """Karpenter's instanceStorePolicy RAID0 (EC2NodeClass) and instance-local-nvme > 0 (NodePool): only types with NVMe, striped."""
+    reqs, node_class = _pool_documents(ami={"release": "v20260714"}, **({"localStorage": "raid0"} if raid0 else {}))
+    nvme = {"key": "karpenter.k8s.aws/instance-local-nvme", "operator": "Gt", "values": ["0"]}
+    assert (nvme in reqs) is raid0
+    assert (node_class.get("instanceStorePolicy") == "RAID0") is raid0
+
+
+@pytest.mark.parametrize("os_keys, root", [({"ami": {"release": "v20260714"}}, "/dev/xvda"),
+                                           ({"ami": {"release": "1.57.0"}, "os": "bottlerocket", "pullMode": "parallel", "credentials": ["cri-proxy"]}, None)])
+def test_the_root_volume_karpenter_counts_for_ephemeral_storage(os_keys: dict, root: str | None) -> None:
+    """AL2023's images and containers live on /dev/xvda, marked rootVolume; Bottlerocket's on its data volume /dev/xvdb, Karpenter's
+    default for Bottlerocket (karpenter.sh docs, EC2NodeClass blockDeviceMappings.rootVolume): no mark."""
+    _, node_class = _pool_documents(**os_keys)
+    marked = [d["deviceName"] for d in node_class["blockDeviceMappings"] if d.get("rootVolume")]
+    assert marked == ([root] if root else [])

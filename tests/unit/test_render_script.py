@@ -57,3 +57,24 @@ def test_log_line_quotes_the_node_group_name() -> None:
     script = render(planned(spec), CLUSTER, SECRETS).script
     assert "log 'node group a-b: SOCI lazy, from AMI package, containerd 2.2.4'" in script
 
+
+
+def test_the_region_is_set_exactly_where_secrets_are_fetched() -> None:
+    """Static credentials and the kubeconfig token are read from Secrets Manager at boot, in the cluster's region."""
+    from soci_component.spec import CriProxy, KubernetesSecrets, StaticCredentials
+
+    for creds, fetches in (((StaticCredentials("registry.example.com"),), True), ((KubernetesSecrets(),), True),
+                           ((StaticCredentials("registry.example.com"), KubernetesSecrets()), True), ((CriProxy(),), False)):
+        script = render(planned(group(credentials=creds)), CLUSTER, SECRETS).script
+        header = script.split("\nlog ", 1)[0]
+        assert ("REGION=us-west-2" in header) is fetches, creds
+
+
+def test_a_file_holding_the_heredoc_delimiter_gets_another_one() -> None:
+    """Every file goes into the script as a quoted heredoc: a line equal to the delimiter would end it early."""
+    from soci_component.render.script import _heredoc_delimiter
+
+    assert _heredoc_delimiter("a\nb\n") == "EOF"
+    assert _heredoc_delimiter("EOF\n") == "EOF1"
+    assert _heredoc_delimiter("EOF\nEOF1\nx\n") == "EOF2"
+    assert _heredoc_delimiter("xEOF\n EOF\n") == "EOF"

@@ -50,3 +50,14 @@ def test_mirrors_are_urls(tmp_path: Path) -> None:
     assert [m["host"] for m in hosts["docker.io"]["mirrors"]] == ["https://mirror.example.com", "https://mirror2.example.com:5000"]
     assert hosts["quay.io"]["mirrors"] == [{"host": "http://m.local", "insecure": True}]
 
+
+
+def test_the_containerd_content_store_gets_containerds_socket() -> None:
+    """SOCI's content_store type 'containerd' reads containerd's content store through containerd_address; the 'soci' store needs none."""
+    from soci_component.spec import AmiPin, ContentStore, NodeGroupSpec, UpstreamRelease
+
+    for store, address in ((ContentStore.CONTAINERD, "/run/containerd/containerd.sock"), (ContentStore.SOCI, None)):
+        spec = NodeGroupSpec(name="g", kubernetes_version="1.33", ami=AmiPin(release="v20260714"), instance_types=("m7i.xlarge",),
+                             soci_source=UpstreamRelease(), tuning=SociTuning(content_store=store))
+        cfg = tomllib.loads(next(f.content for f in pipeline.plan_node(spec).files if f.path == SOCI_CONFIG))
+        assert cfg["content_store"].get("containerd_address") == address and cfg["content_store"]["type"] == store.value

@@ -80,3 +80,10 @@ def test_every_spec_value_is_frozen_and_hashable() -> None:
             hash(c)
         with pytest.raises(dataclasses.FrozenInstanceError):
             s.spec.name = "x"  # type: ignore[misc]
+
+
+def test_at_most_50_images() -> None:
+    imgs = tuple(f"public.ecr.aws/team/app{i}:1" for i in range(51))
+    assert len(group(images=imgs[:50]).images) == 50
+    with pytest.raises(SpecError, match="at most 50"):
+        group(images=imgs)

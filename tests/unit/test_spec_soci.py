@@ -120,3 +120,13 @@ def test_parallel_concurrency_is_positive_or_unlimited(field: str, value: int, o
     else:
         with pytest.raises(SpecError, match="a positive integer, or -1"):
             ParallelTuning(**{field: value})
+
+
+@pytest.mark.parametrize("value, ok", [(0, True), (2**63 - 1, True), (2**63, False), (-1, False)])
+def test_min_layer_size_is_a_go_int64(value: int, ok: bool) -> None:
+    """SOCI reads min_layer_size as an int64: 2**63-1 is the largest it can hold."""
+    if ok:
+        assert SociTuning(min_layer_size=value).min_layer_size == value
+    else:
+        with pytest.raises(SpecError, match="non-negative number of bytes"):
+            SociTuning(min_layer_size=value)
