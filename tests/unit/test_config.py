@@ -190,3 +190,18 @@ config:
     assert stack.node_groups[1].ami.release == "v20260714"
     with pytest.raises(SpecError, match="duplicate key 'name'"):
         parse_yaml("a: {<<: {x: 1}, name: a, name: b}\n")
+
+
+def test_a_plain_text_password_is_refused_in_a_stack_file_only() -> None:
+    """In a stack file a password must be a secure value; the program receives secrets decrypted, as plain strings."""
+    cfg = {"aws:region": "us-west-2", "soci-eks:cluster": {"name": "c", "kubernetesVersion": "1.33"},
+           "soci-eks:nodeGroups": [{"name": "g", "ami": {"release": "v20260714"}, "instanceTypes": ["m7i.xlarge"],
+                                    "credentials": [{"type": "static", "registry": "registry.example.com"}]}],
+           "soci-eks:registryCredentials": {"registry.example.com": {"username": "u", "password": "pw-plain"}}}
+    parse(cfg)
+    with pytest.raises(SpecError) as e:
+        parse(cfg, stack_file=True)
+    assert e.value.path == 'registryCredentials["registry.example.com"].password' and "pw-plain" not in str(e.value)
+    secure = copy.deepcopy(cfg)
+    secure["soci-eks:registryCredentials"]["registry.example.com"]["password"] = {"secure": "v1:abc"}
+    parse(secure, stack_file=True)

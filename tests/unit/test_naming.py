@@ -42,3 +42,10 @@ def test_node_group_limit_on_both_sides(length: int, ok: bool) -> None:
     else:
         with pytest.raises(SpecError, match="EKS node group"):
             check_lengths(names, "p", "x")
+
+
+def test_the_message_says_by_how_much_to_shorten() -> None:
+    names = node_names("c" * 60, pool=True)  # 60 + 10 + 8 = 78 characters
+    with pytest.raises(SpecError) as e:
+        check_lengths(names, "p", "x")
+    assert "78 characters; AWS allows 64" in e.value.message and "by at least 14 characters" in e.value.message

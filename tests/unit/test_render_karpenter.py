@@ -73,3 +73,28 @@ def test_the_root_volume_karpenter_counts_for_ephemeral_storage(os_keys: dict, r
     _, node_class = _pool_documents(**os_keys)
     marked = [d["deviceName"] for d in node_class["blockDeviceMappings"] if d.get("rootVolume")]
     assert marked == ([root] if root else [])
+
+
+def test_karpenter_labels_follow_its_nodeclaim_template() -> None:
+    """A custom In requirement's first value becomes a node label (sigs.k8s.io/karpenter NodeClaimTemplate); requirements in
+    Karpenter's or Kubernetes' domains do not; labels the kubelet may not set (kubernetes.io, k8s.io) are left to Karpenter."""
+    from soci_component.render.karpenter import karpenter_labels
+    from soci_component.spec import Requirement, RequirementOperator
+
+    spec = NodePoolSpec(name="p", kubernetes_version="1.33", ami=AmiPin(release="v20260714"), labels={"team": "ml"}, requirements=(
+        Requirement("example.com/tier", RequirementOperator.IN, ("gold", "silver")), Requirement("karpenter.k8s.aws/instance-family", RequirementOperator.IN, ("m7i",)),
+        Requirement("topology.kubernetes.io/zone", RequirementOperator.IN, ("us-west-2a",)), Requirement("example.com/other", RequirementOperator.EXISTS)))
+    labels = karpenter_labels(spec, "p")
+    assert labels["example.com/tier"] == "gold" and labels["team"] == "ml" and labels["karpenter.sh/nodepool"] == "p"
+    assert "karpenter.k8s.aws/instance-family" not in labels and "topology.kubernetes.io/zone" not in labels and "example.com/other" not in labels
+    assert labels["karpenter.sh/capacity-type"] == "on-demand"
+    assert not any(k.split("/")[0].endswith(("kubernetes.io", "k8s.io")) for k in labels if "/" in k)
+
+
+@pytest.mark.parametrize("weight", [None, 10])
+def test_a_pools_weight_is_written_only_when_set(weight: int | None) -> None:
+    from soci_component.render.karpenter import nodepool
+
+    spec = NodePoolSpec(name="p", kubernetes_version="1.33", ami=AmiPin(release="v20260714"), weight=weight)
+    doc = nodepool(spec, plan(spec, rules.profile(spec)), name="p", node_class="p")
+    assert doc["spec"].get("weight") == weight

@@ -62,16 +62,17 @@ def test_scaling_is_an_int32_on_both_sides(field: str) -> None:
     assert "a non-negative integer" in e.value.message
 
 
-def test_every_spec_value_is_frozen_and_hashable() -> None:
+def test_every_spec_and_render_value_is_frozen_and_hashable() -> None:
     """Specs are values compared and reused across plans: a mutable one could change under a plan, and a class with eq but without
     frozen has no hash (the credential sources, the AMI pin and the tuning are hashed; labels and sha256 maps make the node specs not)."""
     import dataclasses
 
     from soci_component import spec as spec_package
+    from soci_component.render import karpenter, plan, report, types
     from tests.support.scenarios import SCENARIOS
 
-    classes = [c for c in vars(spec_package).values() if isinstance(c, type) and dataclasses.is_dataclass(c)]
-    assert len(classes) > 20
+    classes = [c for m in (spec_package, karpenter, plan, report, types) for c in vars(m).values() if isinstance(c, type) and dataclasses.is_dataclass(c)]
+    assert len(classes) > 25
     for c in classes:
         assert c.__dataclass_params__.frozen, f"{c.__name__} is not frozen"  # type: ignore[attr-defined]
     for s in SCENARIOS.values():
@@ -87,3 +88,15 @@ def test_at_most_50_images() -> None:
     assert len(group(images=imgs[:50]).images) == 50
     with pytest.raises(SpecError, match="at most 50"):
         group(images=imgs)
+
+
+def test_nodeadms_gate_wires_soci_only_for_al2023_parallel_with_the_amis_soci() -> None:
+    from soci_component.spec import CriProxy, OperatingSystem, PullMode, UpstreamRelease
+
+    gate = group(pull_mode=PullMode.PARALLEL, credentials=(CriProxy(),))
+    assert gate.uses_fast_image_pull
+    assert not group(pull_mode=PullMode.PARALLEL, soci_source=UpstreamRelease()).uses_fast_image_pull
+    assert not group().uses_fast_image_pull and not group(pull_mode=PullMode.LAZY_WITH_PARALLEL_FALLBACK, soci_source=UpstreamRelease()).uses_fast_image_pull
+    br = NodeGroupSpec(name="b", kubernetes_version="1.33", ami=AmiPin(release="1.57.0"), instance_types=("m7g.xlarge",), os=OperatingSystem.BOTTLEROCKET,
+                       pull_mode=PullMode.PARALLEL, credentials=(CriProxy(),))
+    assert not br.uses_fast_image_pull, "Bottlerocket has no nodeadm"
