@@ -45,7 +45,7 @@ def test_node_group_limit_on_both_sides(length: int, ok: bool) -> None:
 
 
 def test_the_message_says_by_how_much_to_shorten() -> None:
-    names = node_names("c" * 60, pool=True)  # 60 + 10 + 8 = 78 characters
-    with pytest.raises(SpecError) as e:
-        check_lengths(names, "p", "x")
-    assert "78 characters; AWS allows 64" in e.value.message and "by at least 14 characters" in e.value.message
+    for component, total, excess in (("c" * 60, 78, 14), ("c" * 112, 130, 66)):  # name + "-node-role" + Pulumi's 8
+        with pytest.raises(SpecError) as e:
+            check_lengths(node_names(component, pool=True), "p", "x")
+        assert f"{total} characters; AWS allows 64" in e.value.message and f"by at least {excess} characters" in e.value.message
