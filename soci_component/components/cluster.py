@@ -147,6 +147,8 @@ class SociCluster(pulumi.ComponentResource):
             rules.check_nodes(c.kubernetes_version, [*((f"nodeGroups[{i}]", g) for i, g in enumerate(groups)),
                                                      *((f"nodePools[{i}]", p) for i, p in enumerate(pools))], name)
             check_tags("tags", args.tags, reserved=3)
+            if pools:
+                rules.check_pool_tags(args.tags)
         except SpecError as e:
             raise failure(e) from None
         for w in rules.stack_warnings_for(len(groups)):

@@ -17,8 +17,11 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from .. import rules
+from ..errors import SpecError, join
 from ..render import karpenter as documents
 from ..spec import NodePoolSpec
+from .errors import failure
 from .nodes import NodeArgs, SociNodes
 
 __all__ = ["DISCOVERY_TAG", "TOKEN", "SociNodePool", "SociNodePoolArgs"]
@@ -65,6 +68,10 @@ class SociNodePool(SociNodes):
         import pulumi_kubernetes as k8s
 
         self.spec = spec = self._start(name, args.spec, args, opts)
+        try:
+            rules.check_pool_tags(args.tags, join(self._path, "tags"))
+        except SpecError as e:
+            raise failure(e) from None
         alias = self.plan.profile.karpenter_alias
         assert alias is not None, "the rules refuse raw AMI IDs for pools"
         self.ami_alias = alias

@@ -224,7 +224,7 @@ def merged_user_data(ours: bytes, plan: NodePlan, cluster: ClusterInfo, *, name:
             settings["bootstrap-commands"] = tomlkit.table(is_super_table=True).add("000-mount-instance-storage", cmd)  # type: ignore[index]
         return tomlkit.dumps(doc).encode()
     msg = email.message_from_bytes(ours)
-    parts = [(p.get_content_type() if p.get_content_type() != mime.SHELL else mime.SHELL, p.get_payload()) for p in msg.get_payload()]  # type: ignore[union-attr]
+    parts = [(p.get_content_type(), p.get_payload()) for p in msg.get_payload()]  # type: ignore[union-attr]
     # As Karpenter serialises its NodeConfig struct (bootstrap/nodeadm.go): empty containerd and
     # instance.localStorage objects, metadata {}, and the labels flag with its value in double quotes.
     node: dict[str, Any] = {

@@ -19,7 +19,7 @@ from __future__ import annotations
 from .catalogue import AL2_END_OF_LIFE, FIRST_AL2023_SOCI, containerd_problem, profile, refuse_al2, usable_releases
 from .instances import MEMORY_MARGIN, check_instance_types
 from .node import check_node_group
-from .stack import MAX_KUBELET_SKEW, check_kubernetes_version, check_nodes, check_skew, check_stack, paths_of, stack_warnings_for
+from .stack import MAX_KUBELET_SKEW, check_kubernetes_version, check_nodes, check_pool_tags, check_skew, check_stack, paths_of, stack_warnings_for
 from .warnings import PARALLEL_MIN_THROUGHPUT, warnings
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "check_kubernetes_version",
     "check_node_group",
     "check_nodes",
+    "check_pool_tags",
     "check_skew",
     "check_stack",
     "containerd_problem",

@@ -161,3 +161,17 @@ def test_documents_helper_matches_the_component(m: SociMocks) -> None:
     run(program)
     p = pipeline.plan_node(spec)
     assert unwrap(m.one(NODEPOOL).inputs["spec"]) == karpenter.nodepool(spec, p, name="p", node_class="p")["spec"]
+
+
+@pytest.mark.parametrize("tag", ["karpenter.sh/nodepool", "kubernetes.io/cluster/soci-test", "eks:eks-cluster-name"])
+def test_tags_karpenter_refuses_are_refused_for_a_pool_used_directly(m: SociMocks, tag: str) -> None:
+    """The EC2NodeClass carries the pool's tags; the API server refuses the keys Karpenter sets itself (the stack path checks
+    them too: tests/unit/test_pipeline_properties.py)."""
+
+    def program() -> None:
+        make("p", pool(), m, tags={tag: "x"})
+
+    with pytest.raises(ComponentError) as e:
+        run(program)
+    assert e.value.path.startswith("SociNodePool('p').tags") and "Karpenter refuses an EC2NodeClass" in e.value.message
+    assert m.of_type(NODECLASS) == []

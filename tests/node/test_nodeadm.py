@@ -7,7 +7,7 @@ the catalogue pins: it has no ``featureGates``, its ``file://`` source does not 
 can — every NodeConfig part we render is a NodeConfig this nodeadm decodes and validates — and shows,
 with the real program, why the component cannot lean on nodeadm to refuse a wrong field: a misspelt
 field or gate passes ``config check`` without a word (the per-release gate name must be right in our
-catalogue, test_silent_failures.py).
+catalogue: tests/unit/test_rules_node.py and the properties in test_pipeline_properties.py).
 """
 
 from __future__ import annotations
