@@ -37,7 +37,7 @@ def test_render_command_offline(stack: str, tmp_path: Path) -> None:
     groups = [p for p in tmp_path.iterdir() if p.is_dir()]
     assert groups
     for g in groups:
-        profile = json.loads((g / "profile.json").read_text())
+        profile = json.loads((g / "report.json").read_text())
         assert re.fullmatch(r"\d+\.\d+\.\d+", profile["containerdVersion"])
         assert (g / "user-data").stat().st_size == profile["userDataBytes"] <= 16384
         if profile["os"] == "al2023":

@@ -23,10 +23,9 @@ import re
 
 import pytest
 
-from soci_component import pipeline
+from soci_component import pipeline, rules
 from soci_component.ami import NodeProfile
 from soci_component.errors import SpecError
-from soci_component.render import plan
 from soci_component.spec import SOCI_SOCKET, AmiPin
 from tests.containerd.test_harness import V2_SOCI
 from tests.node.lazy import soci_key
@@ -142,12 +141,12 @@ def test_v2_rendering_on_containerd16_reports_the_wrong_image_fs(node):
 
 def test_containerd16_is_refused_before_anything_is_rendered():
     """The real below-the-fix daemon's version, stated for a raw AMI or carried by a profile: refused by
-    the component itself (plan() is pure: nothing is written when it raises)."""
+    the component itself (the rules refuse it before plan() runs: nothing is written)."""
     version = containerd_daemon("1.6").upstream  # e.g. 1.6.20
     scenario = SCENARIOS["c17-lazy-ecr-ami"]
     profile = dataclasses.replace(scenario.profile, containerd_version=containerd_daemon("1.6").upstream_tuple)
     with pytest.raises(SpecError, match=rf"containerd {re.escape(version)} .*1\.7\.16"):
-        plan(scenario.spec, profile)
+        rules.check_node_group(scenario.spec, profile)
     raw = dataclasses.replace(scenario.spec, ami=AmiPin(ami_id="ami-0123456789abcdef0", containerd_version=version))
     with pytest.raises(SpecError, match=rf"containerd {re.escape(version)}") as e:
         pipeline.plan_node(raw)

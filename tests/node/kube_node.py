@@ -252,7 +252,9 @@ def kube_node(base: Path) -> Iterator[KubeNode]:
     """Publish the images, start moto, the control plane and the IMDS mock in the box's network, seed the AMI, boot,
     approve the kubelet's serving certificate; yield once the node is Ready and its kubelet answers through the API server."""
     pause = daemon("pause").bin("pause").read_bytes()
-    box = SystemdBox(base / "box", binds=BINARIES, proc_sys=KERNEL, addresses=(NODE_IP,))
+    # verify runs inside the box from this checkout: shown at its own path like the binaries (a clone under /tmp is
+    # hidden by the box's own /tmp otherwise)
+    box = SystemdBox(base / "box", binds=(*BINARIES, REPO / "soci_component"), proc_sys=KERNEL, addresses=(NODE_IP,))
     node_token = secrets.token_hex(24)
     tokens = {name: secrets.token_hex(16) for name in USERS}
     with ExitStack() as stack:

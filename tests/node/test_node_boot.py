@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from soci_component.spec import DEFAULT_SOCI_ROOT as SOCI_ROOT
-from tests.node.boot import EKS_REGISTRY, SANDBOX_REPO, SANDBOX_TAG, BootedNode
+from tests.node.boot import EKS_REGISTRY, SANDBOX_REPO, SANDBOX_TAG, SCENARIO, BootedNode
 
 
 def test_systemd_runs_nodeadm_config_then_our_script_then_nodeadm_run(node: BootedNode) -> None:
@@ -37,7 +37,7 @@ def test_nodeadm_merged_our_containerd_config_and_pulled_the_sandbox_image(node:
     assert "SystemdCgroup = true" in dump
     assert "Finished pulling sandbox image" in node.journal("nodeadm-run.service")
     env = node.box.run("cat", "/etc/eks/kubelet/environment").stdout
-    assert "--node-labels=soci.snapshotter/enabled=true,soci.snapshotter/pull-mode=lazy" in env, env
+    assert f"--node-labels=soci.snapshotter/enabled=true,soci.snapshotter/node-group={SCENARIO},soci.snapshotter/pull-mode=lazy" in env, env
 
 
 def test_the_kubelet_starts_the_pod_lazily_through_soci(node: BootedNode) -> None:
