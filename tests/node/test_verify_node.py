@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from soci_component.render.paths import CONTAINERD_CONFIG
-from soci_component.spec import SOCI_LABEL, SOCI_MODE_LABEL
+from soci_component.spec import SOCI_GROUP_LABEL, SOCI_LABEL, SOCI_MODE_LABEL
 from soci_component.verify import rbac
 from tests.node.boot import until
 from tests.node.kube_node import EKS_NODE_GROUP, NODE_NAME, KubeNode, kube_node, stack_yaml
@@ -135,11 +135,11 @@ def test_a_kubelet_the_api_server_cannot_reach_fails_the_node(kn: KubeNode) -> N
 
 
 def test_a_node_of_the_group_without_our_labels_fails(kn: KubeNode) -> None:
-    kn.patch_labels({SOCI_LABEL: None, SOCI_MODE_LABEL: None})
+    kn.patch_labels({SOCI_LABEL: None, SOCI_MODE_LABEL: None, SOCI_GROUP_LABEL: None})
     try:
         rc, doc, err = kn.verify(kn.tokens["verify"])
     finally:
-        kn.patch_labels({SOCI_LABEL: "true", SOCI_MODE_LABEL: "lazy"})
+        kn.patch_labels({SOCI_LABEL: "true", SOCI_MODE_LABEL: "lazy", SOCI_GROUP_LABEL: "lazy"})
     assert rc == 1 and not doc["passed"], doc
     assert node_of(doc)["matchedBy"] == f"eks.amazonaws.com/nodegroup={EKS_NODE_GROUP}"
     labels = checks(doc)["labels"]
