@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import re
 import socket
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -253,6 +255,36 @@ def test_node_keeps_daemons_off_the_host(tmp_path):
     assert node.killed_leftovers == []
     with pytest.raises(OSError):
         socket.gethostbyname("niab-registry.test")
+
+
+def test_leaving_a_node_kills_no_process_of_a_namespace_made_meanwhile(tmp_path, monkeypatch):
+    """A freed mount namespace's inode number is reused at once by the next one made, so the leftover scan
+    must hold the node's namespace until it is done: else it SIGKILLs whatever another test (another
+    thread, or a container) unshared in between (seen: a pod sandbox of benchmarks/pod_start.py, exit 137)."""
+    from tests.support import daemons
+
+    made: list[subprocess.Popen[bytes]] = []
+    listdir = os.listdir
+
+    def scan(path: str) -> list[str]:  # the leftover scan starts: another test makes a mount namespace now
+        if path == "/proc" and not made:
+            made.append(subprocess.Popen(["unshare", "--mount", "sleep", "30"]))
+            deadline = time.monotonic() + 5
+            while mount_namespace_id(made[0].pid) == mount_namespace_id() and time.monotonic() < deadline:
+                time.sleep(0.01)
+        return listdir(path)
+
+    monkeypatch.setattr(daemons.os, "listdir", scan)
+    try:
+        with Node(tmp_path) as node:
+            pass
+        assert made and node.killed_leftovers == [], f"another test's process was killed on leaving the node: {node.killed_leftovers}"
+        with pytest.raises(subprocess.TimeoutExpired):
+            made[0].wait(0.5)  # alive
+    finally:
+        for p in made:
+            p.kill()
+            p.wait()
 
 
 def test_node_stops_daemons_when_the_test_fails(tmp_path):

@@ -514,6 +514,16 @@ class Node:
     def _leave_namespace(self) -> None:
         if self._orig_ns is None:
             return
+        # Held until the scan below is done: a freed mount namespace's number is reused at once by the next
+        # one made, and the scan would SIGKILL another test's processes by it.
+        held = os.open("/proc/thread-self/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            self._leave_and_kill_leftovers()
+        finally:
+            os.close(held)
+
+    def _leave_and_kill_leftovers(self) -> None:
+        assert self._orig_ns is not None
         try:
             _check(_libc.setns(self._orig_ns, _CLONE_NEWNS), "setns back to the original mount namespace")
         finally:
