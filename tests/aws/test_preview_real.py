@@ -7,26 +7,20 @@ parameters, instance types, the caller identity).
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
+from tests.aws import NEEDS_CREDENTIALS, NEEDS_PULUMI
+
 ROOT = Path(__file__).resolve().parents[2]
 STACKS = sorted(p.name.split(".")[1] for p in (ROOT / "stacks").glob("Pulumi.*.yaml"))
 
 
-def _aws_credentials() -> bool:
-    env = os.environ
-    if env.get("AWS_ACCESS_KEY_ID") or env.get("AWS_PROFILE") or env.get("AWS_WEB_IDENTITY_TOKEN_FILE") or env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI"):
-        return True
-    return Path(env.get("AWS_SHARED_CREDENTIALS_FILE", Path.home() / ".aws/credentials")).is_file()
-
-
 pytestmark = [
-    pytest.mark.skipif(shutil.which("pulumi") is None, reason="needs the Pulumi CLI (not on PyPI or Debian; https://www.pulumi.com/docs/install/)"),
-    pytest.mark.skipif(not _aws_credentials(), reason="needs AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, or ~/.aws/credentials)"),
+    NEEDS_PULUMI,
+    NEEDS_CREDENTIALS,
 ]
 
 

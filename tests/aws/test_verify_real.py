@@ -30,22 +30,17 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.aws import NEEDS_CREDENTIALS, NEEDS_PULUMI
+
 ROOT = Path(__file__).resolve().parents[2]
 GATE = "SOCI_EKS_REAL_AWS"
 
 
-def _aws_credentials() -> bool:
-    env = os.environ
-    if env.get("AWS_ACCESS_KEY_ID") or env.get("AWS_PROFILE") or env.get("AWS_WEB_IDENTITY_TOKEN_FILE") or env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI"):
-        return True
-    return Path(env.get("AWS_SHARED_CREDENTIALS_FILE", Path.home() / ".aws/credentials")).is_file()
-
-
 pytestmark = [
     pytest.mark.skipif(os.environ.get(GATE) != "1", reason=f"creates a real EKS cluster (~$0.30-0.50 a run): set {GATE}=1 to run it"),
-    pytest.mark.skipif(shutil.which("pulumi") is None, reason="needs the Pulumi CLI (not on PyPI or Debian; https://www.pulumi.com/docs/install/)"),
+    NEEDS_PULUMI,
     pytest.mark.skipif(shutil.which("aws") is None, reason="needs the AWS CLI on PATH (the stack's kubeconfig runs `aws eks get-token`)"),
-    pytest.mark.skipif(not _aws_credentials(), reason="needs AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, or ~/.aws/credentials)"),
+    NEEDS_CREDENTIALS,
 ]
 
 

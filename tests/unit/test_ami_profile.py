@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from soci_component import pipeline
 from soci_component.render.paths import KUBELET_PAUSE_DROPIN
 from soci_component.spec import (
     AmiPin,
     NodeGroupSpec,
     UpstreamRelease,
 )
+from tests.unit.specs import planned
 
 
 def raw_ami(containerd: str, **kw: object) -> NodeGroupSpec:
@@ -18,18 +18,11 @@ def raw_ami(containerd: str, **kw: object) -> NodeGroupSpec:
                          instance_types=("m7i.xlarge",), soci_source=UpstreamRelease(), **kw)  # type: ignore[arg-type]
 
 
-
-def planned(spec: NodeGroupSpec):  # type: ignore[no-untyped-def]
-    return pipeline.plan_node(spec)
-
-
-
 @pytest.mark.parametrize("containerd, imported", [("2.2.2", False), ("2.2.3", True), ("2.2.4", True), ("2.3.0", True), ("1.7.29", False)])
 def test_pause_import_boundary(containerd: str, imported: bool) -> None:
     """From containerd 2.2.3 the pause unpack goes through SOCI: without the import a raw AMI's node never becomes Ready."""
     paths = [f.path for f in planned(raw_ami(containerd)).files]
     assert (KUBELET_PAUSE_DROPIN in paths) is imported
-
 
 
 @pytest.mark.parametrize("containerd, schema", [("1.7.16", 2), ("1.7.99", 2), ("2.0.0", 3), ("2.0.5", 3), ("2.1.0", 3)])

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import email
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from soci_component import pipeline
 from soci_component.render.paths import CONTAINERD_DROPIN, KUBELET_PAUSE_DROPIN, SOCI_SERVICE
 from soci_component.render.script import Auth
 from soci_component.spec import (
@@ -18,16 +16,7 @@ from soci_component.spec import (
     UpstreamRelease,
 )
 from tests.unit.offline_cli import render_cli
-
-
-def group(**kw: Any) -> NodeGroupSpec:
-    return NodeGroupSpec(name="g", kubernetes_version="1.33", ami=AmiPin(release="v20260714"), instance_types=("m7i.xlarge",), **kw)
-
-
-
-def planned(spec: NodeGroupSpec):  # type: ignore[no-untyped-def]
-    return pipeline.plan_node(spec)
-
+from tests.unit.specs import group, planned
 
 
 @pytest.mark.parametrize("registry, key", [
@@ -42,7 +31,6 @@ def test_static_credentials_key_per_registry(registry: str, key: str) -> None:
     of its host names the image uses (service/keychain/dockerconfig/dockerconfig.go); any other registry is keyed by its host."""
     p = planned(group(credentials=(StaticCredentials(registry),)))
     assert p.script.auths == (Auth(registry, key),)
-
 
 
 def _units(p) -> dict[str, dict[str, list[str]]]:  # type: ignore[no-untyped-def]
@@ -62,7 +50,6 @@ def _units(p) -> dict[str, dict[str, list[str]]]:  # type: ignore[no-untyped-def
     return out
 
 
-
 def test_boot_order_soci_before_containerd_before_kubelet() -> None:
     """Semantics, not bytes: the SOCI service starts before containerd, containerd requires it, the pause import runs before the kubelet."""
     spec = NodeGroupSpec(name="o", kubernetes_version="1.33", ami=AmiPin(release="v20260714"), instance_types=("m7i.xlarge",), soci_source=UpstreamRelease())
@@ -73,7 +60,6 @@ def test_boot_order_soci_before_containerd_before_kubelet() -> None:
     assert len(pause) == 1 and pause[0].startswith("ExecStartPre=") and "--snapshotter soci" in pause[0]
 
 
-
 def test_docker_hub_credentials_key(tmp_path: Path) -> None:
     """SOCI's docker keychain looks Docker Hub up as https://index.docker.io/v1/ (service/keychain/dockerconfig/dockerconfig.go)."""
     r = render_cli(tmp_path, "name: s\nami: {release: v20260714}\ninstanceTypes: [m7i.xlarge]\ncredentials: [{type: static, registry: docker.io}]")
@@ -81,7 +67,6 @@ def test_docker_hub_credentials_key(tmp_path: Path) -> None:
     script = email.message_from_bytes((tmp_path / "out/s/user-data").read_bytes()).get_payload()[1].get_payload()
     add = [line for line in script.splitlines() if line.startswith("add_auth ")]
     assert len(add) == 1 and " https://index.docker.io/v1/ " in add[0], add
-
 
 
 def test_the_amis_soci_unit_changes_only_for_a_custom_root() -> None:

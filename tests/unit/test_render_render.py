@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import replace
-from typing import Any
 
 import pytest
 
-from soci_component import pipeline
 from soci_component.errors import SpecError
 from soci_component.render import render
 from soci_component.render.paths import DOCKER_CONFIG
@@ -24,16 +22,7 @@ from soci_component.spec import (
     UpstreamRelease,
 )
 from tests.support.scenarios import CLUSTER, SECRETS
-
-
-def group(**kw: Any) -> NodeGroupSpec:
-    return NodeGroupSpec(name="g", kubernetes_version="1.33", ami=AmiPin(release="v20260714"), instance_types=("m7i.xlarge",), **kw)
-
-
-
-def planned(spec: NodeGroupSpec):  # type: ignore[no-untyped-def]
-    return pipeline.plan_node(spec)
-
+from tests.unit.specs import group, planned
 
 
 def test_credential_files_are_root_only() -> None:
@@ -46,7 +35,6 @@ def test_credential_files_are_root_only() -> None:
     puts = {line.split()[1]: line.split()[2] for line in node.script.splitlines() if line.startswith("put ")}
     assert puts["/root/.docker/config.json"] == "0600" and puts["/etc/soci-snapshotter-grpc/kubeconfig"] == "0600"
     assert spec.credential(CredentialKind.STATIC) is not None
-
 
 
 def test_fallback_without_credentials_gets_the_rotating_ecr_helper_on_the_node() -> None:
@@ -62,7 +50,6 @@ def test_fallback_without_credentials_gets_the_rotating_ecr_helper_on_the_node()
     assert "config" not in node.nodeconfig["spec"].get("kubelet", {})  # no imageServiceEndpoint: the kubelet talks to containerd
 
 
-
 def test_china_partition_keeps_explicit_hosts() -> None:
     spec = NodeGroupSpec(name="cn", kubernetes_version="1.33", ami=AmiPin(release="v20260714"), instance_types=("m7i.xlarge",),
                          credentials=(EcrCredentialHelper(("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn", "{account}.dkr.ecr.{region}.amazonaws.com")),))
@@ -73,14 +60,12 @@ def test_china_partition_keeps_explicit_hosts() -> None:
     assert docker == {"credHelpers": {"123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn": "ecr-login", "444455556666.dkr.ecr.cn-north-1.amazonaws.com.cn": "ecr-login"}}
 
 
-
 def test_cluster_values_are_refused_when_malformed() -> None:
     spec = NodeGroupSpec(name="c", kubernetes_version="1.33", ami=AmiPin(release="v20260714"), instance_types=("m7i.xlarge",))
     for bad in (replace(CLUSTER, endpoint="https://x\n"), replace(CLUSTER, account_id="1234"), replace(CLUSTER, certificate_authority="a'b")):
         with pytest.raises(SpecError, match="refusing to put it into user data"):
             render(planned(spec), bad, SECRETS)
     assert isinstance(CLUSTER, ClusterInfo)
-
 
 
 def test_a_pools_user_data_budget_counts_what_karpenter_adds_for_labels_and_taints() -> None:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import shlex
-from typing import Any
 
-from soci_component import pipeline
 from soci_component.render import render
 from soci_component.spec import (
     AmiPin,
@@ -13,23 +11,13 @@ from soci_component.spec import (
     UpstreamRelease,
 )
 from tests.support.scenarios import CLUSTER, SECRETS
-
-
-def group(**kw: Any) -> NodeGroupSpec:
-    return NodeGroupSpec(name="g", kubernetes_version="1.33", ami=AmiPin(release="v20260714"), instance_types=("m7i.xlarge",), **kw)
-
-
-
-def planned(spec: NodeGroupSpec):  # type: ignore[no-untyped-def]
-    return pipeline.plan_node(spec)
-
+from tests.unit.specs import group, planned
 
 
 def _words(line: str) -> list[str]:
     lex = shlex.shlex(line, posix=True, punctuation_chars=True)
     lex.whitespace_split = True
     return list(lex)
-
 
 
 def test_install_line_quotes_url_and_version() -> None:
@@ -42,7 +30,6 @@ def test_install_line_quotes_url_and_version() -> None:
     assert _words(lines[0]) == ["install_soci", "0.15.0", url, "$SOCI_BINARY", "a" * 64, ""]
 
 
-
 def test_every_generated_shell_line_keeps_the_node_group_name_one_word() -> None:
     """The node-group name on the log line is one shell word (issue 17: 'quoted on every shell line')."""
     spec = NodeGroupSpec(name="a-b-c", kubernetes_version="1.33", ami=AmiPin(release="v20260714"), instance_types=("m7i.xlarge",))
@@ -51,12 +38,10 @@ def test_every_generated_shell_line_keeps_the_node_group_name_one_word() -> None
     assert len(log) == 1 and len(_words(log[0])) == 2 and _words(log[0])[1].startswith("node group a-b-c: ")
 
 
-
 def test_log_line_quotes_the_node_group_name() -> None:
     spec = NodeGroupSpec(name="a-b", kubernetes_version="1.33", ami=AmiPin(release="v20260714"), instance_types=("m7i.xlarge",))
     script = render(planned(spec), CLUSTER, SECRETS).script
     assert "log 'node group a-b: SOCI lazy, from AMI package, containerd 2.2.4'" in script
-
 
 
 def test_the_region_is_set_exactly_where_secrets_are_fetched() -> None:

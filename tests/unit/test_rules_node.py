@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from soci_component import pipeline, rules
+from soci_component import rules
 from soci_component.errors import SpecError
 from soci_component.spec import (
     AmiPin,
@@ -23,15 +23,14 @@ from soci_component.spec import (
     SociTuning,
     UpstreamRelease,
 )
+from tests.unit.specs import planned
 
 BR = OperatingSystem.BOTTLEROCKET
-
 
 
 def bottlerocket(**kw: Any) -> NodeGroupSpec:
     args: dict[str, Any] = {"os": BR, "pull_mode": PullMode.PARALLEL, "credentials": (CriProxy(),)} | kw
     return NodeGroupSpec(name="br", kubernetes_version="1.33", ami=AmiPin(release="1.57.0"), instance_types=("m7g.xlarge",), **args)
-
 
 
 def refusal(spec: NodeGroupSpec | NodePoolSpec) -> SpecError:
@@ -40,11 +39,9 @@ def refusal(spec: NodeGroupSpec | NodePoolSpec) -> SpecError:
     return e.value
 
 
-
 def test_bottlerocket_accepts_parallel() -> None:
     spec = bottlerocket()
     rules.check_node_group(spec, rules.profile(spec))
-
 
 
 @pytest.mark.parametrize("mode", [PullMode.LAZY, PullMode.LAZY_WITH_PARALLEL_FALLBACK])
@@ -54,7 +51,6 @@ def test_bottlerocket_refuses_the_lazy_modes_as_a_pull_mode_error(mode: PullMode
     e = refusal(bottlerocket(pull_mode=mode))
     assert e.path == "nodeGroups[0].pullMode"
     assert f"'{mode.value}' is not available on Bottlerocket" in e.message
-
 
 
 @pytest.mark.parametrize("tuning", [
@@ -67,7 +63,6 @@ def test_bottlerocket_refuses_each_setting_it_has_no_knob_for(tuning: SociTuning
     e = refusal(bottlerocket(tuning=tuning))
     assert e.path == "nodeGroups[0].tuning"
     assert "'root', 'mirrors' and 'contentStore' cannot be set there" in e.message
-
 
 
 @pytest.mark.parametrize("release, ok", [("1.44.0", False), ("1.45.0", False), ("1.46.0", True), ("1.57.0", True)])
@@ -83,18 +78,11 @@ def test_karpenter_bottlerocket_raid0_needs_1_46_0(release: str, ok: bool) -> No
     assert e.path == "nodeGroups[0].localStorage" and "pin 1.46.0 or later" in e.message and "karpenter-provider-aws#8393" in e.message
 
 
-
 def test_bottlerocket_raid0_on_a_managed_group_has_no_release_floor() -> None:
     """The 1.46.0 floor is Karpenter's legacy bind list; a managed node group uses our own bootstrap command."""
     spec = NodeGroupSpec(name="br", kubernetes_version="1.33", ami=AmiPin(release="1.45.0"), instance_types=("m6gd.xlarge",), os=BR,
                          pull_mode=PullMode.PARALLEL, credentials=(CriProxy(),), local_storage=LocalStorage.RAID0)
     rules.check_node_group(spec, rules.profile(spec))
-
-
-
-def planned(spec: NodeGroupSpec):  # type: ignore[no-untyped-def]
-    return pipeline.plan_node(spec)
-
 
 
 def test_gate_releases_need_cri_proxy_but_release_sources_do_not() -> None:
@@ -104,7 +92,6 @@ def test_gate_releases_need_cri_proxy_but_release_sources_do_not() -> None:
         planned(gate)
     planned(replace(gate, soci_source=UpstreamRelease()))
     planned(replace(gate, credentials=(CriProxy(),)))
-
 
 
 @pytest.mark.parametrize("types, arch", [(("m7i.xlarge",), "amd64"), (("m7g.xlarge",), "arm64")])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from soci_component import pipeline
@@ -16,11 +14,7 @@ from soci_component.spec import (
     PullMode,
     UpstreamRelease,
 )
-
-
-def group(**kw: Any) -> NodeGroupSpec:
-    return NodeGroupSpec(name="g", kubernetes_version="1.33", ami=AmiPin(release="v20260714"), instance_types=("m7i.xlarge",), **kw)
-
+from tests.unit.specs import group
 
 
 def test_eks_label_key_63_accepted_64_refused() -> None:
@@ -36,7 +30,6 @@ def test_eks_label_key_63_accepted_64_refused() -> None:
     NodePoolSpec(name="p", kubernetes_version="1.33", ami=AmiPin(release="v20260714"), labels={k64: "x"})
 
 
-
 @pytest.mark.parametrize("mode, store", [(PullMode.LAZY, "soci"), (PullMode.LAZY_WITH_PARALLEL_FALLBACK, "soci"), (PullMode.PARALLEL, "containerd")])
 def test_default_content_store_per_pull_mode(mode: PullMode, store: str) -> None:
     """Mutant content-store-default-fallback-containerd: lazy loading (also in fallback mode) needs SOCI's own content store;
@@ -47,7 +40,6 @@ def test_default_content_store_per_pull_mode(mode: PullMode, store: str) -> None
 
     soci = next(f for f in pipeline.plan_node(spec).files if f.path == "/etc/soci-snapshotter-grpc/config.toml")
     assert tomllib.loads(soci.content)["content_store"]["type"] == store
-
 
 
 @pytest.mark.parametrize("field", ["min_size", "max_size", "desired_size"])
