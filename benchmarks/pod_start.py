@@ -435,7 +435,7 @@ def check_arrival(ln: LazyNode, mode: Mode, layers: int) -> str:
 
 
 def one_run(base: Path, pub: Published, variant: Variant, *, cap: float | None, latency: float, read_files: Sequence[str], after_s: float,
-            timeout: float = 900, node_cpus: set[int] | None = None) -> dict[str, Any]:  # fmt: skip
+            timeout: float = 300, node_cpus: set[int] | None = None) -> dict[str, Any]:  # fmt: skip
     """One pod start on a fresh node: the numbers of a run (see the module docstring). ``node_cpus``: the
     CPUs the node's processes may use (containerd, SOCI, the kubelet, and what they start), a smaller node."""
     mode = MODES[variant.mode]
@@ -561,7 +561,7 @@ def run_matrix(base: Path, pub: Published, variants: Sequence[Variant], caps: Se
         for i in range(runs):
             k = i % len(variants)
             for v in list(variants[k:]) + list(variants[:k]):
-                if any(r["variant"] == v.label and r["cap"] == cap and r["round"] == i and r.get("node_cpus") == cpus for r in out):
+                if any(r["variant"] == v.label and r["cap"] == cap and r["round"] == i and r.get("node_cpus") == cpus and "error" not in r for r in out):
                     continue
                 t = time.monotonic()
                 d = base / f"run-{len(out)}"
@@ -679,6 +679,24 @@ def _soci(r: dict[str, Any]) -> str:
     return "—" if r["mode"] == "default" else r["soci_version"] + (" (AMI)" if r["soci"] == "ami" else "")
 
 
+def _summary(ok: Sequence[dict[str, Any]], key: str, what: str) -> list[str]:
+    """Modes x caps: median seconds (x sooner than the default pull at that cap)."""
+    caps = list(dict.fromkeys(r["cap"] for r in ok))
+    if not caps:
+        return []
+    out = ["", f"**{what}**, median seconds (x sooner than containerd's default pull at the same cap)", "",
+           "| mode | SOCI | " + " | ".join(f"{c:g} MB/s" if c else "uncapped" for c in caps) + " |", "|---|---|" + "---|" * len(caps)]  # fmt: skip
+    for mode in dict.fromkeys(r["mode"] for r in ok):
+        cells = []
+        for cap in caps:
+            rs = [r for r in ok if r["mode"] == mode and r["cap"] == cap]
+            base = _med([r for r in ok if r["mode"] == "default" and r["cap"] == cap], key)
+            cells.append(f"{_med(rs, key):.2f}" + ("" if mode == "default" else f" ({base / _med(rs, key):.2f}x)") if rs else "")
+        first = next(r for r in ok if r["mode"] == mode)
+        out.append(f"| {MODES[mode].label} | {_soci(first)} | " + " | ".join(cells) + " |")
+    return out
+
+
 def _mode_row(rs: Sequence[dict[str, Any]], base: Sequence[dict[str, Any]], cap: float | None) -> str:
     after = [r["soci_rss_after_mib"] for r in rs if r.get("soci_rss_after_mib")]
     floor, net = _med(rs, "download_floor_s"), _med(rs, "net_busy")
@@ -708,6 +726,7 @@ def report(results: dict[str, Any]) -> str:
         lines.append(f"Cap check at {c['cap_mbps']:g} MB/s (curl): one connection {c['single_mbps']:.1f} MB/s, {len(c['parallel_mbps'])} at once "
                      f"{' + '.join(f'{x:.1f}' for x in c['parallel_mbps'])} MB/s; first byte {c['first_byte_s'] * 1000:.0f} ms")  # fmt: skip
     ok = [r for r in results["matrix"] if "error" not in r]
+    lines += _summary(ok, "running_s", "Pod running") + _summary(ok, "read30_s", "Read 30 % of the image")
     for cap in dict.fromkeys(r["cap"] for r in ok):
         rows = [r for r in ok if r["cap"] == cap]
         base = [r for r in rows if r["mode"] == "default"]
