@@ -62,7 +62,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import tomlkit
 import yaml
 
 from soci_component import pipeline
@@ -72,8 +71,8 @@ from soci_component.spec import DEFAULT_SOCI_VERSION, ParallelTuning, SociTuning
 from tests.node import images
 from tests.node.al2023 import GATE_SOCI_CONFIG
 from tests.node.lazy import HOST, REPO, USER, LazyNode, Published, lazy_node, soci_key_for
-from tests.node.test_kubelet import stop_every_task
-from tests.support.daemons import Containerd, DaemonFailed, Node, Process, Registry, Soci, daemon, free_port, make_tls
+from tests.node.test_kubelet import box_containerd_config, kubelet_config, stop_every_task, with_file
+from tests.support.daemons import Containerd, DaemonFailed, Node, Process, Registry, Soci, daemon, make_tls
 from tests.support.pause_image import pause_archive
 from tests.support.scenarios import CLUSTER, SCENARIOS, SECRETS
 from tests.support.throttle import MB, ProxyStats, Throttle, check_cap
@@ -258,7 +257,7 @@ class Variant:
             tuning = spec.tuning or SociTuning()
             spec = dataclasses.replace(spec, tuning=dataclasses.replace(tuning, parallel=dataclasses.replace(tuning.parallel, **self.parallel)))
         b = render(pipeline.plan_node(spec), CLUSTER, SECRETS)
-        return _with_file(b, SOCI_CONFIG, self.soci_config) if self.soci_config is not None else b
+        return with_file(b, SOCI_CONFIG, self.soci_config) if self.soci_config is not None else b
 
 
 def sweep_variants() -> list[Variant]:
@@ -272,18 +271,6 @@ def sweep_variants() -> list[Variant]:
     out += [Variant("parallel", "Go's gzip (no unpigz)", {"decompressor": None}), Variant("parallel", "discard unpacked layers: false", {"discard_unpacked_layers": False})]
     out += [Variant("parallel-ami", "AMI path, component defaults"), Variant("parallel-ami", "AMI path, nodeadm's own FastImagePull config", soci_config=GATE_SOCI_CONFIG)]
     return out
-
-
-def _with_file(rendered: Any, path: str, content: str) -> Any:
-    files = tuple(dataclasses.replace(f, content=content) if f.path == path else f for f in rendered.files)
-    return dataclasses.replace(rendered, files=files)
-
-
-def _box_containerd(text: str) -> str:
-    """The box's deviations (as tests/node/test_kubelet.py): cgroupfs, and no OOM-score changes (no CAP_SYS_RESOURCE)."""
-    doc = tomlkit.parse(text.replace("SystemdCgroup = true", "SystemdCgroup = false"))
-    doc["plugins"]["io.containerd.cri.v1.runtime"]["restrict_oom_score_adj"] = True  # type: ignore[index]
-    return tomlkit.dumps(doc)
 
 
 # ----------------------------------------------------------------------------------------------- measuring
@@ -389,20 +376,6 @@ def remove_cgroups(dirs: Sequence[Path]) -> list[str]:
     return left
 
 
-def kubelet_config(root: Path, manifests: Path, logs: Path, endpoint: Path, image_endpoint: Path, cgroup_root: str) -> dict[str, Any]:
-    """As tests/node/test_kubelet.py's, but with QoS cgroups under ``cgroup_root`` (see :func:`own_cgroups`)."""
-    return {
-        "apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration",
-        "cgroupDriver": "cgroupfs", "cgroupsPerQOS": True, "cgroupRoot": cgroup_root, "enforceNodeAllocatable": [], "failSwapOn": False,
-        "staticPodPath": str(manifests), "podLogsDir": str(logs), "fileCheckFrequency": "1s", "syncFrequency": "2s",
-        "containerRuntimeEndpoint": f"unix://{endpoint}", "imageServiceEndpoint": f"unix://{image_endpoint}",
-        "address": "127.0.0.1", "port": free_port(), "readOnlyPort": 0, "healthzBindAddress": "127.0.0.1", "healthzPort": free_port(),
-        "authentication": {"anonymous": {"enabled": True}, "webhook": {"enabled": False}}, "authorization": {"mode": "AlwaysAllow"},
-        "makeIPTablesUtilChains": False, "localStorageCapacityIsolation": False, "resolvConf": "",
-        "evictionHard": {"memory.available": "1Mi"}, "imageGCHighThresholdPercent": 100, "imageGCLowThresholdPercent": 99,
-    }  # fmt: skip
-
-
 def _healthy(port: int) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
@@ -440,7 +413,7 @@ def one_run(base: Path, pub: Published, variant: Variant, *, cap: float | None, 
     CPUs the node's processes may use (containerd, SOCI, the kubelet, and what they start), a smaller node."""
     mode = MODES[variant.mode]
     rendered = variant.rendered()
-    rendered = _with_file(rendered, CONTAINERD_CONFIG, _box_containerd(rendered.file(CONTAINERD_CONFIG).content))
+    rendered = with_file(rendered, CONTAINERD_CONFIG, box_containerd_config(rendered.file(CONTAINERD_CONFIG).content))
     throttle = Throttle(pub.registry, base / "throttle", rate=cap * MB, latency=latency) if cap else None
     ref = pub.ref if mode.indexed else pub.unindexed_ref
     result: dict[str, Any] = {"mode": mode.name, "variant": variant.label, "cap": cap, "soci": rendered.report.soci.version or "ami", "load1": os.getloadavg()[0]}
@@ -463,7 +436,7 @@ def one_run(base: Path, pub: Published, variant: Variant, *, cap: float | None, 
         auth = base64.b64encode(f"{USER}:{pub.password}".encode()).decode()
         (root / "config.json").write_text(json.dumps({"auths": {pub.registry.host: {"auth": auth}}}))  # the kubelet's own docker config
         (root / "config.json").chmod(0o600)
-        cfg = kubelet_config(root, manifests, logs, ctd.address, ln.soci.address if mode.via_soci else ctd.address, "/" + tag)
+        cfg = kubelet_config(manifests, logs, ctd.address, ln.soci.address if mode.via_soci else ctd.address, "/" + tag)
         (root / "kubelet-config.yaml").write_text(yaml.safe_dump(cfg))
         kubelet = node.register(Process("kubelet", [daemon("kubelet-1.33").bin("kubelet"), "--config", root / "kubelet-config.yaml", "--root-dir", root,
                                                     "--hostname-override", "soci-box", "--v", "2"],

@@ -16,14 +16,17 @@ network for the pod (no CNI); the kubelet's server on 127.0.0.1 only; pod logs u
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import tomlkit
 import yaml
 
+from soci_component.render import RenderedNode
 from soci_component.render.paths import KUBELET_PAUSE_DROPIN as KUBELET_PAUSE_DROPIN_PATH
 from soci_component.render.paths import PAUSE_TAR
 from tests.node.images import FileSpec
@@ -36,10 +39,33 @@ SCENARIO = "c22-lazy-ecr-release"
 MARKER = b"hello from the last layer\n"
 
 
-def _box_containerd_config(text: str) -> str:
+def box_containerd_config(text: str) -> str:
+    """The box's deviations from the rendered containerd config: cgroupfs, and no OOM-score changes (no CAP_SYS_RESOURCE)."""
     doc = tomlkit.parse(text.replace("SystemdCgroup = true", "SystemdCgroup = false"))
     doc["plugins"]["io.containerd.cri.v1.runtime"]["restrict_oom_score_adj"] = True  # type: ignore[index]
     return tomlkit.dumps(doc)
+
+
+def with_file(rendered: RenderedNode, path: str, content: str) -> RenderedNode:
+    """``rendered`` with the file at ``path`` holding ``content``."""
+    files = tuple(dataclasses.replace(f, content=content) if f.path == path else f for f in rendered.files)
+    return dataclasses.replace(rendered, files=files)
+
+
+def kubelet_config(manifests: Path, logs: Path, endpoint: Path, image_endpoint: Path, cgroup_root: str | None = None) -> dict[str, Any]:
+    """A standalone kubelet's configuration: static pods from ``manifests``, no API server, anonymous auth on
+    loopback; QoS cgroups under ``cgroup_root`` when given (else none)."""
+    qos: dict[str, Any] = {"cgroupsPerQOS": True, "cgroupRoot": cgroup_root} if cgroup_root else {"cgroupsPerQOS": False}
+    return {
+        "apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration",
+        "cgroupDriver": "cgroupfs", **qos, "enforceNodeAllocatable": [], "failSwapOn": False,
+        "staticPodPath": str(manifests), "podLogsDir": str(logs), "fileCheckFrequency": "1s", "syncFrequency": "2s",
+        "containerRuntimeEndpoint": f"unix://{endpoint}", "imageServiceEndpoint": f"unix://{image_endpoint}",
+        "address": "127.0.0.1", "port": free_port(), "readOnlyPort": 0, "healthzBindAddress": "127.0.0.1", "healthzPort": free_port(),
+        "authentication": {"anonymous": {"enabled": True}, "webhook": {"enabled": False}}, "authorization": {"mode": "AlwaysAllow"},
+        "makeIPTablesUtilChains": False, "localStorageCapacityIsolation": False, "resolvConf": "",
+        "evictionHard": {"memory.available": "1Mi"}, "imageGCHighThresholdPercent": 100, "imageGCLowThresholdPercent": 99,
+    }  # fmt: skip
 
 
 def test_kubelet_runs_a_static_pod_lazily_through_soci(tmp_path: Path) -> None:
@@ -47,8 +73,8 @@ def test_kubelet_runs_a_static_pod_lazily_through_soci(tmp_path: Path) -> None:
     pub: Published = publish(tmp_path / "published", layers_mib=(24, 16), name="kubelet", base_files=(FileSpec("pause", data=pause.read_bytes(), mode=0o755),))
     try:
         rendered = SCENARIOS[SCENARIO].render()
-        config = _box_containerd_config(rendered.file("/etc/containerd/config.toml").content)
-        rendered = _with_file(rendered, "/etc/containerd/config.toml", config)
+        config = box_containerd_config(rendered.file("/etc/containerd/config.toml").content)
+        rendered = with_file(rendered, "/etc/containerd/config.toml", config)
         with lazy_node(tmp_path / "n", pub, SCENARIO, rendered=rendered) as ln:
             node, ctd = ln.node, ln.ctd
             # the rendered kubelet drop-in's pause import (ExecStartPre), as on a node
@@ -68,16 +94,7 @@ def test_kubelet_runs_a_static_pod_lazily_through_soci(tmp_path: Path) -> None:
             (root / "config.json").write_text(json.dumps({"auths": {pub.registry.host: {"auth": auth}}}))  # the kubelet's own docker config
             (root / "config.json").chmod(0o600)
             kcfg = root / "kubelet-config.yaml"
-            kcfg.write_text(yaml.safe_dump({
-                "apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration",
-                "cgroupDriver": "cgroupfs", "cgroupsPerQOS": False, "enforceNodeAllocatable": [], "failSwapOn": False,
-                "staticPodPath": str(manifests), "podLogsDir": str(logs), "fileCheckFrequency": "1s", "syncFrequency": "2s",
-                "containerRuntimeEndpoint": f"unix://{ctd.address}", "imageServiceEndpoint": f"unix://{ctd.address}",
-                "address": "127.0.0.1", "port": free_port(), "readOnlyPort": 0, "healthzBindAddress": "127.0.0.1", "healthzPort": free_port(),
-                "authentication": {"anonymous": {"enabled": True}, "webhook": {"enabled": False}}, "authorization": {"mode": "AlwaysAllow"},
-                "makeIPTablesUtilChains": False, "localStorageCapacityIsolation": False, "resolvConf": "",
-                "evictionHard": {"memory.available": "1Mi"}, "imageGCHighThresholdPercent": 100, "imageGCLowThresholdPercent": 99,
-            }))
+            kcfg.write_text(yaml.safe_dump(kubelet_config(manifests, logs, ctd.address, ctd.address)))
             (manifests / "app.yaml").write_text(yaml.safe_dump({
                 "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "soci-app", "namespace": "default"},
                 "spec": {"hostNetwork": True, "restartPolicy": "Never",
@@ -119,10 +136,3 @@ def stop_every_task(ctd) -> None:
             time.sleep(0.1)
         ctd.ctr("tasks", "delete", "--force", task, namespace="k8s.io", check=False)
     assert all(not Path(f"/proc/{pid}").exists() for _, pid, *_ in rows), rows
-
-
-def _with_file(rendered, path: str, content: str):
-    import dataclasses
-
-    files = tuple(dataclasses.replace(f, content=content) if f.path == path else f for f in rendered.files)
-    return dataclasses.replace(rendered, files=files)
