@@ -15,19 +15,22 @@ def _group_lines(g: GroupResult) -> Iterator[str]:
     yield f"{g.key}  ({g.summary})  {head}"
     for c in g.checks:
         yield f"  {c.status.mark} {c.id:<14} {c.evidence}"
-        if c.fix and c.status in (Status.FAIL, Status.WARN):
-            yield f"    → {c.fix}"
+        yield from _fix(c.fix, c.status, "    ")
     for n in g.nodes:
         yield f"  node {n.name}"
         for c in n.checks:
             yield f"    {c.status.mark} {c.id:<14} {c.evidence}"
-            if c.fix and c.status in (Status.FAIL, Status.WARN):
-                yield f"      → {c.fix}"
+            yield from _fix(c.fix, c.status, "      ")
         for e in n.containers:
             yield f"    {e.status.mark} pod {e.pod} {e.container}: {e.image}"
             yield f"        {e.evidence}"
-            if e.fix and e.status in (Status.FAIL, Status.WARN):
-                yield f"      → {e.fix}"
+            yield from _fix(e.fix, e.status, "      ")
+
+
+def _fix(fix: str, status: Status, pad: str) -> Iterator[str]:
+    """What to do, under a check that failed or warns."""
+    if fix and status in (Status.FAIL, Status.WARN):
+        yield f"{pad}→ {fix}"
 
 
 def text(r: VerifyReport) -> Iterator[str]:

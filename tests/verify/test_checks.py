@@ -4,6 +4,7 @@ correctly rendered node shows and fails, with its reason, on each way a node can
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 
 import pytest
@@ -229,3 +230,29 @@ def test_expectations_come_from_the_same_plan_render_makes() -> None:
     assert (POOL.min_nodes, POOL.eks_name) == (0, None) and LAZY.eks_name == "soci-dev-lazy-node-group-xxxxxxx"
     assert isinstance(LAZY, Expectation) and LAZY.owns({"eks.amazonaws.com/nodegroup": "soci-dev-lazy-node-group-0a1b2c3"})
     assert not LAZY.owns({"eks.amazonaws.com/nodegroup": "soci-dev-lazy-node-group-0A1B2C3"})
+
+
+def test_the_text_puts_what_to_do_under_each_failing_check_only() -> None:
+    """Every failed or warning check with a fix is followed by its fix, indented under it; a passing one by none."""
+    exps = list(EXPS.values())
+    n = node()
+    del n["metadata"]["labels"]["soci.snapshotter/pull-mode"]
+    obs = ClusterObservation(server="https://api", context="ctx", nodes=[n], observed={"n1": observed(n)})
+    r = report(exps, obs, *assign(exps, obs.nodes), lookup_for({}))
+    g = r.group("lazy")
+    nd = g.nodes[0]
+    i = next(i for i, c in enumerate(nd.checks) if c.status is Status.PASS)
+    nd = dataclasses.replace(nd, checks=nd.checks[:i] + (dataclasses.replace(nd.checks[i], fix="not for a passing check"),) + nd.checks[i + 1 :])
+    r = dataclasses.replace(r, groups=tuple(dataclasses.replace(g, nodes=(nd, *g.nodes[1:])) if x is g else x for x in r.groups))
+    lines = list(text(r))
+    seen = 0
+    for g in r.groups:
+        for c, pad in [(c, "  ") for c in g.checks] + [(c, "    ") for nd in g.nodes for c in nd.checks]:
+            i = lines.index(f"{pad}{c.status.mark} {c.id:<14} {c.evidence}")
+            follows = lines[i + 1] if i + 1 < len(lines) else ""
+            if c.fix and c.status in (Status.FAIL, Status.WARN):
+                assert follows == f"{pad}  → {c.fix}", (c, follows)
+                seen += 1
+            else:
+                assert "→" not in follows, (c, follows)
+    assert seen >= 2, lines
