@@ -688,8 +688,8 @@ def report(results: dict[str, Any]) -> str:
     """Markdown: per cap, every mode's medians and ratios against the default pull; the sweep; failed runs."""
     info, m, img = results["info"], results["info"]["machine"], results["info"]["image"]
     lines = [
-        f"Machine: {m['nproc']} vCPU {m['cpu']}, {m['memory_gib']} GiB RAM, Linux {m['kernel']}; shared with other engineers' test runs "
-        f"(uptime at start: {m['uptime']}; at end: {info.get('uptime_end', '?')})",
+        f"Machine: {m['nproc']} vCPU {m['cpu']}, {m['memory_gib']} GiB RAM, Linux {m['kernel']} "
+        f"(uptime at start: {m['uptime']}; at end: {info.get('uptime_end', '?')}; each run's load average is in the tables)",
         f"Versions: {', '.join(f'{k} {v}' for k, v in info['versions'].items())}; first-byte latency {info['latency_s'] * 1000:.0f} ms",
         f"Image: {img['layers']} layers, {img['compressed_bytes'] / MB:.0f} MB compressed, {img['unpacked_bytes'] / MB:.0f} MB unpacked; "
         f"read 30 % = {info['read30_files']} files",
