@@ -158,12 +158,20 @@ class KubeNode:
             "spec": {"nodeName": NODE_NAME, "hostNetwork": True, "automountServiceAccountToken": False, "tolerations": [{"operator": "Exists"}],
                      "containers": [{"name": "app", "image": image, "command": ["/pause"]}]}})
 
-        def running() -> bool:
-            pod = self.api("GET", f"/api/v1/namespaces/default/pods/{name}")
-            return any("running" in (cs.get("state") or {}) for cs in (pod.get("status") or {}).get("containerStatuses") or [])
-
-        until(f"pod {name} running", running, timeout)
+        until(f"pod {name} running", lambda: self.pod_running(name), timeout)
         return self.api("GET", f"/api/v1/namespaces/default/pods/{name}")
+
+    def pod_running(self, name: str) -> bool:
+        """Whether the API server has the pod's container running (as the kubelet last reported it)."""
+        pod = self.api("GET", f"/api/v1/namespaces/default/pods/{name}")
+        return any("running" in (cs.get("state") or {}) for cs in (pod.get("status") or {}).get("containerStatuses") or [])
+
+    def settle(self, pods: tuple[str, ...] = ("lazy-app",)) -> None:
+        """After a kubelet or containerd restart: the kubelet answers through the API server again and has reported the
+        node's pods running again (a restarted kubelet re-reports their status; a check run before sees them not running)."""
+        until("the kubelet answers through the API server again", self.kubelet_answers, 120)
+        for name in pods:
+            until(f"pod {name} reported running again", lambda n=name: self.pod_running(n), 120)
 
     def patch_labels(self, labels: dict[str, str | None]) -> None:
         with self.box.net():
@@ -209,7 +217,7 @@ class KubeNode:
         """Replace containerd's config and restart it (systemd restarts the kubelet, which requires it); wait for the kubelet."""
         self.path(CONTAINERD_CONFIG).write_text(config)
         self.box.systemctl("restart", "containerd.service", check=True, timeout=120)
-        until("the kubelet answers through the API server again", self.kubelet_answers, 120)
+        self.settle()
 
 
 def _seed(box: SystemdBox, user_data: bytes, containerd_config: str, node_token: str) -> None:

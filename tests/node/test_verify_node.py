@@ -23,7 +23,6 @@ import pytest
 from soci_component.render.paths import CONTAINERD_CONFIG
 from soci_component.spec import SOCI_GROUP_LABEL, SOCI_LABEL, SOCI_MODE_LABEL
 from soci_component.verify import rbac
-from tests.node.boot import until
 from tests.node.kube_node import EKS_NODE_GROUP, NODE_NAME, KubeNode, kube_node, stack_yaml
 
 GROUP = "nodeGroups.lazy"
@@ -131,7 +130,7 @@ def test_a_kubelet_the_api_server_cannot_reach_fails_the_node(kn: KubeNode) -> N
     proxy = checks(doc)["kubelet-proxy"]
     assert proxy["status"] == "fail" and f"could not reach the kubelet of node {NODE_NAME}" in proxy["evidence"], proxy
     assert "10250" in proxy["fix"], proxy
-    until("the kubelet answers through the API server again", kn.kubelet_answers, 120)
+    kn.settle()
 
 
 def test_a_node_of_the_group_without_our_labels_fails(kn: KubeNode) -> None:
