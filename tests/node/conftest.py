@@ -28,3 +28,12 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BootedNode]:
     ``test_node_boot_reboot.py``, the last of them, stops it when it ends; this teardown stops it otherwise."""
     with booted_node(tmp_path_factory.mktemp("node-boot")) as n:
         yield n
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Keep each phase's report on the test item (``item.rep_call``): fixtures that print a node's state when its
+    test failed read it."""
+    outcome = yield
+    rep = outcome.get_result()  # type: ignore[attr-defined]
+    setattr(item, f"rep_{rep.when}", rep)

@@ -173,6 +173,24 @@ class KubeNode:
         for name in pods:
             until(f"pod {name} reported running again", lambda n=name: self.pod_running(n), 120)
 
+    def state(self) -> str:
+        """What a failed test needs to see: the node's conditions, each pod's phase and container states as the API
+        server has them, the runtime's containers and the kubelet's and containerd's last journal lines."""
+        out = []
+        with contextlib.suppress(Exception):
+            conds = {c["type"]: c["status"] for c in self.node()["status"].get("conditions") or []}
+            out.append(f"node conditions: {conds}")
+        with contextlib.suppress(Exception):
+            for pod in self.api("GET", "/api/v1/namespaces/default/pods")["items"]:
+                st = pod.get("status") or {}
+                out.append(f"pod {pod['metadata']['name']}: phase={st.get('phase')} containerStatuses={json.dumps(st.get('containerStatuses'))}")
+        for cmd in (("ctr", "-n", "k8s.io", "tasks", "ls"),
+                    ("journalctl", "-u", "kubelet", "-u", "containerd", "-u", "soci-snapshotter", "--no-pager", "-o", "short-monotonic", "-n", "150")):
+            with contextlib.suppress(Exception):
+                r = self.box.run(*cmd, timeout=60)
+                out.append(f"$ {' '.join(cmd)}\n{r.stdout[-12000:]}{r.stderr[-2000:]}")
+        return "\n".join(out)
+
     def patch_labels(self, labels: dict[str, str | None]) -> None:
         with self.box.net():
             import urllib.request

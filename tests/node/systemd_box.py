@@ -7,8 +7,11 @@ EBS root volume). On top of it, inside the box only:
 
 - ``/run`` and ``/tmp``: fresh tmpfs on every boot (as on a node); ``systemd-tmpfiles`` there cannot
   reach the machine's ``/tmp``;
-- ``/var/lib``: ``<base>/varlib`` bind-mounted (a real filesystem: SOCI's root cannot sit on an
-  overlayfs; kept across reboots);
+- ``/var/lib``: ``<base>/varlib`` bind-mounted, a disk of the node's own: a tmpfs of ``disk_gib`` (20 GiB, an EKS
+  node group's default volume) mounted there by the box and unmounted at close, so what the node's kubelet sees
+  of its disk (image GC at 85 % use, eviction below 10 % free, nodeadm's defaults) is the node's, not how full
+  the machine is (a node on the machine's disk evicted its pods whenever the machine's disk was 90 % full). A
+  real filesystem: SOCI's root cannot sit on an overlayfs; kept across reboots;
 - ``/proc``: the box's own PID namespace; ``/proc/sys`` read-only except ``/proc/sys/net`` (the
   box's network namespace), so nothing in the box can change the machine's kernel settings;
 - ``/sys`` read-only, with ``/sys/fs/cgroup`` a tmpfs holding every cgroup hierarchy of the machine
@@ -77,7 +80,7 @@ class SystemdBox:
     """A node booted by systemd in namespaces of its own; see the module docstring."""
 
     def __init__(self, base: Path, *, hostname: str = "ip-10-0-0-10.us-west-2.compute.internal", proc_sys: dict[str, str] | None = None, binds: Sequence[Path] = (),
-                 addresses: Sequence[str] = ()) -> None:
+                 addresses: Sequence[str] = (), disk_gib: int = 20) -> None:
         self.base = Path(base)
         self.upper, self.work, self.merged = self.base / "upper", self.base / "work", self.base / "merged"
         self.varlib, self.ctl = self.base / "varlib", self.base / "ctl"
@@ -88,6 +91,8 @@ class SystemdBox:
         """Machine directories shown read-only at their own path (e.g. the built binaries: under ``/tmp`` they would be hidden by the box's own ``/tmp``)."""
         self.proc_sys = dict(proc_sys or {})
         """Kernel settings the box shows (files bound over ``/proc/sys/<key>``) instead of the machine's, which it must not change."""
+        self.disk_gib = disk_gib
+        """Size of the node's ``/var/lib`` (its kubelet's node and image filesystem)."""
         self.addresses = tuple(addresses)
         """More addresses on the box's ``lo`` (e.g. the instance's private IP, which the kubelet checks is local)."""
         self.id = uuid.uuid4().hex[:12]
@@ -103,6 +108,8 @@ class SystemdBox:
     def seed(self, path: str, content: bytes | str, mode: int = 0o644) -> None:
         """A file of the image (before the first boot) or a change made while the box is down."""
         assert self.init_pid is None, "the box's root changes only while it is down (overlayfs)"
+        if path.startswith("/var/lib/"):
+            self._disk()
         top, rel = (self.varlib, path[len("/var/lib/") :]) if path.startswith("/var/lib/") else (self.upper, path.lstrip("/"))
         dst = top / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
@@ -180,6 +187,7 @@ class SystemdBox:
     def boot(self, timeout: float = 180.0) -> float:
         """Start systemd; returns when it reports start-up finished (READY=1). Seconds from exec."""
         assert self.init_pid is None, "already booted"
+        self._disk()
         m = self.merged
         notify = self.ctl / "notify.sock"
         with contextlib.suppress(FileNotFoundError):
@@ -359,6 +367,12 @@ class SystemdBox:
         self.holder, self.init_pid = None, None
         return time.monotonic() - t0
 
+    def _disk(self) -> None:
+        """Mount the node's disk on ``varlib`` (once; :meth:`close` unmounts it)."""
+        if not os.path.ismount(self.varlib):
+            subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={self.disk_gib}g,mode=0755,nosuid,nodev", f"soci-box-{self.id}", str(self.varlib)],
+                           check=True, capture_output=True)
+
     def reboot(self, timeout: float = 180.0) -> float:
         self.halt()
         return self.boot(timeout)
@@ -387,6 +401,8 @@ class SystemdBox:
                         os.kill(self._netns.pid, signal.SIGKILL)
                     self._netns.wait(10)
                     self._netns = None
+                if os.path.ismount(self.varlib):  # the box's namespaces are gone: nothing else holds its disk
+                    subprocess.run(["umount", str(self.varlib)], check=True, capture_output=True)
         left = []
         for top in self._cgroups:
             for d in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)) + [top]:

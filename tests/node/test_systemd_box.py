@@ -72,9 +72,14 @@ def test_systemd_starts_soci_before_containerd_and_the_box_leaves_nothing(tmp_pa
         assert box.run("hostname").stdout.strip() == box.hostname != socket.gethostname()
         pids = [pid for pid, _ in box.processes()]
         assert len(pids) >= 3
+        blocks, block_size, free = map(int, box.run("stat", "-f", "-c", "%b %S %a", "/var/lib", check=True).stdout.split())
+        machine = os.statvfs("/")
+        assert blocks * block_size == 20 << 30 and free * block_size > 19 << 30, "the node's /var/lib is not a 20 GiB disk of its own"
+        assert (blocks, free) != (machine.f_blocks, machine.f_bavail)
     finally:
         left = box.close()
     assert left == []
+    assert not os.path.ismount(box.varlib), "the node's disk is still mounted on the machine"
     assert all(not Path(f"/proc/{pid}").exists() for pid in pids), "a process of the box outlived it"
     assert socket.gethostname() == before_host
     assert before_tmp <= set(os.listdir("/tmp")), "the box removed something from the machine's /tmp"

@@ -37,6 +37,15 @@ def kn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubeNode]:
         yield n
 
 
+@pytest.fixture(autouse=True)
+def state_on_failure(request: pytest.FixtureRequest, kn: KubeNode) -> Iterator[None]:
+    """A failed test prints the node's state (pods, runtime containers, journals) with its report."""
+    yield
+    rep = getattr(request.node, "rep_call", None)
+    if rep is not None and rep.failed:
+        print(kn.state())
+
+
 def group(doc: dict[str, Any]) -> dict[str, Any]:
     return next(g for g in doc["groups"] if g["key"] == GROUP)
 
@@ -83,6 +92,8 @@ def test_the_kubelet_registers_and_the_api_server_reaches_it(kn: KubeNode) -> No
     assert configz["containerRuntimeEndpoint"] == "unix:///run/containerd/containerd.sock"
     summary = kn.api("GET", f"/api/v1/nodes/{NODE_NAME}/proxy/stats/summary")
     assert summary["node"]["nodeName"] == NODE_NAME
+    # the kubelet's node and image filesystems are the node's own disk, not the machine's (whose fill would evict pods)
+    assert summary["node"]["fs"]["capacityBytes"] == summary["node"]["runtime"]["imageFs"]["capacityBytes"] == kn.box.disk_gib << 30, summary["node"]
 
 
 def test_a_correctly_rendered_node_passes_every_check_and_its_pod_is_lazy(kn: KubeNode) -> None:
