@@ -71,7 +71,7 @@ from soci_component.spec import DEFAULT_SOCI_VERSION, ParallelTuning, SociTuning
 from tests.node import images
 from tests.node.al2023 import GATE_SOCI_CONFIG
 from tests.node.lazy import HOST, REPO, USER, LazyNode, Published, lazy_node, soci_key_for
-from tests.node.test_kubelet import box_containerd_config, kubelet_config, stop_every_task, with_file
+from tests.node.standalone_kubelet import box_containerd_config, kubelet_config, stop_every_task, with_file
 from tests.support.daemons import Containerd, DaemonFailed, Node, Process, Registry, Soci, daemon, make_tls
 from tests.support.pause_image import pause_archive
 from tests.support.scenarios import CLUSTER, SCENARIOS, SECRETS

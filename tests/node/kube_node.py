@@ -167,8 +167,8 @@ class KubeNode:
         return any("running" in (cs.get("state") or {}) for cs in (pod.get("status") or {}).get("containerStatuses") or [])
 
     def settle(self, pods: tuple[str, ...] = ("lazy-app",)) -> None:
-        """After a kubelet or containerd restart: the kubelet answers through the API server again and has reported the
-        node's pods running again (a restarted kubelet re-reports their status; a check run before sees them not running)."""
+        """After a kubelet or containerd restart: the kubelet answers through the API server again, and the node's pods
+        are still reported running (a node that evicted or rejected them fails here, not in a later test)."""
         until("the kubelet answers through the API server again", self.kubelet_answers, 120)
         for name in pods:
             until(f"pod {name} reported running again", lambda n=name: self.pod_running(n), 120)

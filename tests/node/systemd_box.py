@@ -110,8 +110,9 @@ class SystemdBox:
         assert self.init_pid is None, "the box's root changes only while it is down (overlayfs)"
         if path.startswith("/var/lib/"):
             self._disk()
-        top, rel = (self.varlib, path[len("/var/lib/") :]) if path.startswith("/var/lib/") else (self.upper, path.lstrip("/"))
-        dst = top / rel
+            dst = self.varlib / path[len("/var/lib/") :]
+        else:
+            dst = self.upper / path.lstrip("/")
         dst.parent.mkdir(parents=True, exist_ok=True)
         dst.write_bytes(content.encode() if isinstance(content, str) else content)
         dst.chmod(mode)

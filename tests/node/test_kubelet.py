@@ -6,7 +6,7 @@ The kubelet pulls the image through the CRI with the credentials of its own dock
 sandbox starts from the pause image the rendered drop-in imported into SOCI; the container prints a
 file from the image's last layer; ``findmnt --source soci`` lists a FUSE mount per layer.
 
-Deviations from a real node (all in this file or node/lazy.py): no API server (standalone: static pod
+Deviations from a real node (all in this file, node/standalone_kubelet.py or node/lazy.py): no API server (standalone: static pod
 from ``staticPodPath``, anonymous auth, no node registration); ``cgroupDriver: cgroupfs`` and
 ``cgroupsPerQOS: false`` (no systemd in the box; containerd's ``SystemdCgroup`` set to false to match);
 ``restrict_oom_score_adj`` in containerd (the box lacks CAP_SYS_RESOURCE); ``failSwapOn: false``; host
@@ -16,56 +16,24 @@ network for the pod (no CNI); the kubelet's server on 127.0.0.1 only; pod logs u
 from __future__ import annotations
 
 import base64
-import dataclasses
 import json
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
-import tomlkit
 import yaml
 
-from soci_component.render import RenderedNode
 from soci_component.render.paths import KUBELET_PAUSE_DROPIN as KUBELET_PAUSE_DROPIN_PATH
 from soci_component.render.paths import PAUSE_TAR
 from tests.node.images import FileSpec
 from tests.node.lazy import USER, Published, lazy_node, publish
-from tests.support.daemons import Process, daemon, free_port
+from tests.node.standalone_kubelet import box_containerd_config, kubelet_config, stop_every_task, with_file
+from tests.support.daemons import Process, daemon
 from tests.support.pause_image import pause_archive
 from tests.support.scenarios import SCENARIOS
 
 SCENARIO = "c22-lazy-ecr-release"
 MARKER = b"hello from the last layer\n"
-
-
-def box_containerd_config(text: str) -> str:
-    """The box's deviations from the rendered containerd config: cgroupfs, and no OOM-score changes (no CAP_SYS_RESOURCE)."""
-    doc = tomlkit.parse(text.replace("SystemdCgroup = true", "SystemdCgroup = false"))
-    doc["plugins"]["io.containerd.cri.v1.runtime"]["restrict_oom_score_adj"] = True  # type: ignore[index]
-    return tomlkit.dumps(doc)
-
-
-def with_file(rendered: RenderedNode, path: str, content: str) -> RenderedNode:
-    """``rendered`` with the file at ``path`` holding ``content``."""
-    files = tuple(dataclasses.replace(f, content=content) if f.path == path else f for f in rendered.files)
-    return dataclasses.replace(rendered, files=files)
-
-
-def kubelet_config(manifests: Path, logs: Path, endpoint: Path, image_endpoint: Path, cgroup_root: str | None = None) -> dict[str, Any]:
-    """A standalone kubelet's configuration: static pods from ``manifests``, no API server, anonymous auth on
-    loopback; QoS cgroups under ``cgroup_root`` when given (else none)."""
-    qos: dict[str, Any] = {"cgroupsPerQOS": True, "cgroupRoot": cgroup_root} if cgroup_root else {"cgroupsPerQOS": False}
-    return {
-        "apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration",
-        "cgroupDriver": "cgroupfs", **qos, "enforceNodeAllocatable": [], "failSwapOn": False,
-        "staticPodPath": str(manifests), "podLogsDir": str(logs), "fileCheckFrequency": "1s", "syncFrequency": "2s",
-        "containerRuntimeEndpoint": f"unix://{endpoint}", "imageServiceEndpoint": f"unix://{image_endpoint}",
-        "address": "127.0.0.1", "port": free_port(), "readOnlyPort": 0, "healthzBindAddress": "127.0.0.1", "healthzPort": free_port(),
-        "authentication": {"anonymous": {"enabled": True}, "webhook": {"enabled": False}}, "authorization": {"mode": "AlwaysAllow"},
-        "makeIPTablesUtilChains": False, "localStorageCapacityIsolation": False, "resolvConf": "",
-        "evictionHard": {"memory.available": "1Mi"}, "imageGCHighThresholdPercent": 100, "imageGCLowThresholdPercent": 99,
-    }  # fmt: skip
 
 
 def test_kubelet_runs_a_static_pod_lazily_through_soci(tmp_path: Path) -> None:
@@ -123,16 +91,3 @@ def test_kubelet_runs_a_static_pod_lazily_through_soci(tmp_path: Path) -> None:
         for d in sorted(set(Path("/sys/fs/cgroup").glob("*/k8s.io/**/")), key=lambda p: -len(p.parts)):
             d.rmdir()  # containerd's default cgroup parent for the pod's tasks, on the host: must be empty now
     assert not list(Path("/sys/fs/cgroup").glob("*/k8s.io")), "a cgroup of the pod was left on the host"
-
-
-def stop_every_task(ctd) -> None:
-    """The pod's processes run in namespaces of runc's own, which the node's clean-up does not see: kill
-    them by PID through containerd (SIGKILL, as the kubelet does after the grace period), then delete."""
-    rows = [line.split() for line in ctd.ctr("tasks", "ls", namespace="k8s.io").stdout.splitlines()[1:] if line.strip()]
-    for task, pid, *_ in rows:
-        ctd.ctr("tasks", "kill", "--signal", "SIGKILL", task, namespace="k8s.io", check=False)
-        deadline = time.monotonic() + 10
-        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        ctd.ctr("tasks", "delete", "--force", task, namespace="k8s.io", check=False)
-    assert all(not Path(f"/proc/{pid}").exists() for _, pid, *_ in rows), rows
